@@ -1,0 +1,135 @@
+import type { Logger } from '../shared/logger.js';
+import type { Redis } from '../shared/redis.js';
+import { redisFailureReporter } from './redis-failures.js';
+
+/** Counts each key up, starting its window on the first count; returns each count and remaining ms. */
+const COUNT_ATTEMPT = `
+local result = {}
+for _, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
+  table.insert(result, count)
+  table.insert(result, redis.call('PTTL', key))
+end
+return result
+`;
+
+/** Clears the account's count; gives the address back the attempt that succeeded. */
+const COUNT_SUCCESS = `
+redis.call('DEL', KEYS[1])
+if KEYS[2] and tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+return 1
+`;
+
+type RedisWithScripts = Redis & {
+  authCountAttempt(keyCount: number, ...keysThenWindowMs: (string | number)[]): Promise<number[]>;
+  authCountSuccess(keyCount: number, ...keys: string[]): Promise<number>;
+};
+
+const MAX_LOCAL_COUNTERS = 10_000;
+
+export interface LoginLimits {
+  maxFailures: number;
+  windowSeconds: number;
+}
+
+/**
+ * Login attempts per account and per client address, in fixed windows kept in Redis
+ * (`<prefix>auth:fail:user:<login>` and `<prefix>auth:fail:addr:<address>`).
+ *
+ * An attempt is counted before its password is checked, and a success clears the account's count
+ * and gives the address its attempt back. Counting first keeps the limit exact under a burst of
+ * parallel guesses, which would all pass a check made before any of them had failed.
+ *
+ * Redis down: logins go on, limited by counters in this process instead (a bounded map).
+ */
+export class LoginLimiter {
+  private readonly redis: RedisWithScripts;
+  private readonly local: LocalCounters;
+  private readonly failed: ReturnType<typeof redisFailureReporter>;
+
+  constructor(
+    redis: Redis,
+    private readonly limits: LoginLimits,
+    private readonly keyPrefix: string,
+    log: Logger,
+  ) {
+    if (!('authCountAttempt' in redis)) {
+      redis.defineCommand('authCountAttempt', { lua: COUNT_ATTEMPT });
+      redis.defineCommand('authCountSuccess', { lua: COUNT_SUCCESS });
+    }
+    this.redis = redis as RedisWithScripts;
+    this.local = new LocalCounters(limits.windowSeconds * 1000);
+    this.failed = redisFailureReporter(redis, log, 'login attempts are limited per process');
+  }
+
+  /**
+   * Counts an attempt at `login` (a normalised username, or the login given when no account has
+   * it) from `address` (when known). Returns the seconds to wait when over the limit, else undefined.
+   */
+  async attempt(login: string, address: string | undefined): Promise<number | undefined> {
+    const keys = this.keys(login, address);
+    let counts: number[];
+    try {
+      counts = await this.redis.authCountAttempt(keys.length, ...keys, this.limits.windowSeconds * 1000);
+    } catch (err) {
+      this.failed('auth_login_attempt', err);
+      counts = keys.flatMap((key) => this.local.count(key));
+    }
+    let waitMs = 0;
+    for (let i = 0; i < counts.length; i += 2) {
+      if (counts[i]! > this.limits.maxFailures) waitMs = Math.max(waitMs, counts[i + 1]!, 1);
+    }
+    return waitMs > 0 ? Math.ceil(waitMs / 1000) : undefined;
+  }
+
+  async succeeded(login: string, address: string | undefined): Promise<void> {
+    const keys = this.keys(login, address);
+    this.local.succeeded(keys);
+    try {
+      await this.redis.authCountSuccess(keys.length, ...keys);
+    } catch (err) {
+      this.failed('auth_login_success', err);
+    }
+  }
+
+  /** The account's key first, then the address's. */
+  private keys(login: string, address: string | undefined) {
+    const keys = [`${this.keyPrefix}auth:fail:user:${login}`];
+    if (address) keys.push(`${this.keyPrefix}auth:fail:addr:${address}`);
+    return keys;
+  }
+}
+
+/** The same counting in memory, for while Redis is unreachable. */
+class LocalCounters {
+  private readonly counters = new Map<string, { count: number; resetAt: number }>();
+
+  constructor(private readonly windowMs: number) {}
+
+  /** [count, remaining ms], like the Redis script. */
+  count(key: string): [number, number] {
+    const now = Date.now();
+    let counter = this.counters.get(key);
+    if (!counter || counter.resetAt <= now) {
+      this.makeRoom(now);
+      counter = { count: 0, resetAt: now + this.windowMs };
+      this.counters.set(key, counter);
+    }
+    counter.count += 1;
+    return [counter.count, counter.resetAt - now];
+  }
+
+  succeeded([loginKey, addressKey]: string[]) {
+    if (loginKey) this.counters.delete(loginKey);
+    const address = addressKey === undefined ? undefined : this.counters.get(addressKey);
+    if (address && address.count > 0) address.count -= 1;
+  }
+
+  /** Bounded: expired counters go first; if all are live, the oldest (losing some counts beats growing without end). */
+  private makeRoom(now: number) {
+    if (this.counters.size < MAX_LOCAL_COUNTERS) return;
+    for (const [key, counter] of this.counters) if (counter.resetAt <= now) this.counters.delete(key);
+    if (this.counters.size >= MAX_LOCAL_COUNTERS) this.counters.delete(this.counters.keys().next().value as string);
+  }
+}

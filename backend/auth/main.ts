@@ -1,0 +1,74 @@
+import { pathToFileURL } from 'node:url';
+import { AuthServiceDefinition } from '@pdash/proto/auth/v1/auth';
+import { z } from 'zod';
+import { baseEnv, loadConfig, port } from '../shared/config.js';
+import { createLogger } from '../shared/logger.js';
+import { runMain, startService } from '../shared/server.js';
+import { loadSigningKeys } from './keys.js';
+import { LoginLimiter } from './login-limiter.js';
+import { createPasswordVerifier } from './passwords.js';
+import { RevocationList } from './revocations.js';
+import { createAuthService } from './service.js';
+import { UserStore } from './store.js';
+import { AccessTokens } from './tokens.js';
+
+const seconds = (fallback: number) => z.coerce.number().int().min(1).max(86_400).default(fallback);
+
+const authEnv = baseEnv.extend({
+  GRPC_PORT: port(50054),
+  AUTH_TOKEN_TTL_SECONDS: seconds(900),
+  AUTH_ISSUER: z.string().min(1).default('pdash-auth'),
+  AUTH_AUDIENCE: z.string().min(1).default('pdash'),
+  /** PKCS8 PEM of an Ed25519 key; `\n` escapes are accepted, as single-line secrets often carry them. */
+  AUTH_PRIVATE_KEY: z
+    .string()
+    .min(1, 'must be a PEM private key, or unset')
+    .transform((pem) => pem.replaceAll('\\n', '\n'))
+    .optional(),
+  /** Where the development key is kept when AUTH_PRIVATE_KEY is unset (git-ignored). */
+  AUTH_KEY_FILE: z.string().min(1).default('.data/auth/dev-signing-key.pem'),
+  AUTH_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(10_000).default(10),
+  AUTH_LOGIN_WINDOW_SECONDS: seconds(900),
+});
+
+/** Starts the auth service: the `users` collection, password checks and access tokens. */
+export async function startAuthService(env: NodeJS.ProcessEnv = process.env) {
+  const config = loadConfig(authEnv, env);
+  const log = createLogger('auth', config.LOG_LEVEL);
+  // Before connecting anywhere, so that a bad key stops the process at once.
+  const keys = await loadSigningKeys({ pem: config.AUTH_PRIVATE_KEY, keyFile: config.AUTH_KEY_FILE, log });
+  return startService({
+    name: 'auth',
+    config,
+    log,
+    port: config.GRPC_PORT,
+    async setup({ db, redis }) {
+      const store = new UserStore(db);
+      const [verifyPassword] = await Promise.all([createPasswordVerifier(), store.ensureIndexes()]);
+      const service = createAuthService({
+        store,
+        verifyPassword,
+        tokens: new AccessTokens(keys, {
+          issuer: config.AUTH_ISSUER,
+          audience: config.AUTH_AUDIENCE,
+          ttlSeconds: config.AUTH_TOKEN_TTL_SECONDS,
+        }),
+        revocations: new RevocationList(redis, config.REDIS_PREFIX, log),
+        limiter: new LoginLimiter(
+          redis,
+          { maxFailures: config.AUTH_LOGIN_MAX_FAILURES, windowSeconds: config.AUTH_LOGIN_WINDOW_SECONDS },
+          config.REDIS_PREFIX,
+          log,
+        ),
+        log,
+      });
+      return {
+        names: [AuthServiceDefinition.fullName],
+        register: (server) => server.add(AuthServiceDefinition, service),
+      };
+    },
+  });
+}
+
+// `tsx backend/auth/main.ts` runs the service; importing this module (tests, the stack) does not.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) runMain(() => startAuthService());

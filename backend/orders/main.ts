@@ -1,0 +1,60 @@
+import { pathToFileURL } from 'node:url';
+import { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers';
+import { OrdersServiceDefinition } from '@pdash/proto/orders/v1/orders';
+import { SuppliersServiceDefinition } from '@pdash/proto/suppliers/v1/suppliers';
+import { Claims } from '../shared/claims.js';
+import { address, baseEnv, loadConfig, port } from '../shared/config.js';
+import { createServiceClient } from '../shared/grpc-client.js';
+import { createRedis } from '../shared/redis.js';
+import { runMain, startService } from '../shared/server.js';
+import { OrderEventLog, READ_BLOCK_MS } from './events.js';
+import { Parties } from './parties.js';
+import { createOrdersService } from './service.js';
+import { OrdersStore } from './store.js';
+
+/** Starts the orders service: the `orders` collection, clients to customers and suppliers, the order event log. */
+export function startOrdersService(env: NodeJS.ProcessEnv = process.env) {
+  const config = loadConfig(
+    baseEnv.extend({
+      GRPC_PORT: port(50053),
+      CUSTOMERS_ADDR: address('127.0.0.1:50051'),
+      SUPPLIERS_ADDR: address('127.0.0.1:50052'),
+    }),
+    env,
+  );
+  return startService({
+    name: 'orders',
+    config,
+    port: config.GRPC_PORT,
+    async setup({ db, redis, log, stopping }) {
+      const store = new OrdersStore(db);
+      await store.ensureIndexes();
+      const events = new OrderEventLog({
+        redis,
+        reader: createRedis(config.REDIS_URL, log, { name: 'pdash-orders-events', commandTimeout: READ_BLOCK_MS + 1_000 }),
+        key: `${config.REDIS_PREFIX}orders:events`,
+        log,
+        stopping,
+      });
+      const customers = createServiceClient(CustomersServiceDefinition, config.CUSTOMERS_ADDR);
+      const suppliers = createServiceClient(SuppliersServiceDefinition, config.SUPPLIERS_ADDR);
+      const service = createOrdersService({
+        store,
+        parties: new Parties(customers.client, suppliers.client),
+        events,
+        claims: new Claims(db, 'orders_claims'),
+      });
+      return {
+        names: [OrdersServiceDefinition.fullName],
+        register: (server) => server.add(OrdersServiceDefinition, service),
+        close: async () => {
+          customers.close();
+          suppliers.close();
+          await events.close();
+        },
+      };
+    },
+  });
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) runMain(() => startOrdersService());

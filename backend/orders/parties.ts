@@ -1,0 +1,59 @@
+import type { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers';
+import { ClientError } from 'nice-grpc';
+import { notFound, ServerError, Status } from '../shared/errors.js';
+import type { ServiceClient } from '../shared/grpc-client.js';
+
+/** What orders needs of the customers or the suppliers service (both speak the same messages). */
+type PartyClient = Pick<ServiceClient<CustomersServiceDefinition>, 'batchGet'>;
+
+type Kind = 'customer' | 'supplier';
+
+/** Answers that mean "the other service cannot answer now", as opposed to a bug in the request. */
+const UNREACHABLE = new Set([Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED]);
+
+/**
+ * The customers and suppliers services as the orders service sees them: one BatchGet per
+ * question, over the long-lived clients made at start-up (each call has the client's deadline).
+ * When a service cannot be reached the call fails with UNAVAILABLE naming it.
+ */
+export class Parties {
+  private readonly clients: Record<Kind, PartyClient>;
+
+  constructor(customers: PartyClient, suppliers: PartyClient) {
+    this.clients = { customer: customers, supplier: suppliers };
+  }
+
+  /**
+   * FAILED_PRECONDITION naming the field when a record does not exist or is being deleted (the
+   * forReference BatchGet leaves those out). Both checks run in parallel.
+   */
+  async ensureReferable(refs: { customerId?: string; supplierId?: string }) {
+    const check = async (kind: Kind, field: string, id: string | undefined) => {
+      if (id !== undefined && (await this.batchGet(kind, [id], true)).length === 0)
+        throw new ServerError(Status.FAILED_PRECONDITION, `${field}: no ${kind} ${id}`);
+    };
+    await Promise.all([check('customer', 'customerId', refs.customerId), check('supplier', 'supplierId', refs.supplierId)]);
+  }
+
+  /** NOT_FOUND when the record does not exist. */
+  async ensureExists(kind: Kind, id: string) {
+    if ((await this.batchGet(kind, [id], false)).length === 0) throw notFound(`no ${kind} ${id}`);
+  }
+
+  /** Names by id; an id with no supplier is left out. */
+  async supplierNames(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const suppliers = await this.batchGet('supplier', ids, false);
+    return new Map(suppliers.map((supplier) => [supplier.id, supplier.name]));
+  }
+
+  private async batchGet(kind: Kind, ids: string[], forReference: boolean) {
+    try {
+      return (await this.clients[kind].batchGet({ ids, forReference })).items;
+    } catch (err) {
+      if (err instanceof ClientError && UNREACHABLE.has(err.code))
+        throw new ServerError(Status.UNAVAILABLE, `${kind}s service unavailable`);
+      throw err;
+    }
+  }
+}

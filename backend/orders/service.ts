@@ -1,0 +1,214 @@
+import { OrderEventType, type OrdersServiceImplementation } from '@pdash/proto/orders/v1/orders';
+import type { ObjectId } from 'mongodb';
+import { z } from 'zod';
+import type { Claims } from '../shared/claims.js';
+import { invalidArgument, notFound, parseRequest, ServerError, Status, versionConflict } from '../shared/errors.js';
+import { parseId } from '../shared/ids.js';
+import { DEFAULT_LIMIT, MAX_LIMIT } from '../shared/pagination.js';
+import { limitField } from '../shared/validation.js';
+import { type OrderEventLog, parseEventId } from './events.js';
+import type { Parties } from './parties.js';
+import { type OrderChanges, type OrderDoc, type OrdersStore, toOrder, utcDay } from './store.js';
+
+const MAX_TOTAL_CENTS = 1e12;
+export const totalCents = z
+  .number()
+  .int('must be a whole number of cents')
+  .min(0, 'must not be negative')
+  .max(MAX_TOTAL_CENTS, `must be at most ${MAX_TOTAL_CENTS}`);
+
+const createSchema = z.object({ totalCents });
+const updateSchema = z.object({
+  totalCents: totalCents.optional(),
+  expectedVersion: z.number().int().min(1, 'must be 1 or more').optional(),
+});
+const listSchema = z.object({ limit: limitField(DEFAULT_LIMIT, MAX_LIMIT), cursor: z.string().optional() });
+// Same rule as a page size: 0 (protobuf's "unset") means the default.
+const statsSchema = z.object({ days: limitField(30, 366) });
+
+const TOP_SUPPLIERS = 10;
+const versionClaim = (id: string, version: number) => `${id}:v${version}`;
+const DAY_MS = 86_400_000;
+
+/** The `customerId` or the `supplierId` of a request that takes exactly one (List takes at most one). */
+function partyOf(request: { customerId?: string; supplierId?: string }) {
+  if (request.customerId !== undefined && request.supplierId !== undefined)
+    throw invalidArgument('supplierId', 'give customerId or supplierId, not both');
+  if (request.customerId !== undefined)
+    return { kind: 'customer', field: 'customerId', hex: request.customerId, id: parseId(request.customerId, 'customerId') } as const;
+  if (request.supplierId !== undefined)
+    return { kind: 'supplier', field: 'supplierId', hex: request.supplierId, id: parseId(request.supplierId, 'supplierId') } as const;
+  return undefined;
+}
+
+/** The orders service. The reference protocol it follows with customers and suppliers is described in store.ts. */
+export function createOrdersService(deps: {
+  store: OrdersStore;
+  parties: Parties;
+  events: OrderEventLog;
+  claims: Claims;
+}): OrdersServiceImplementation {
+  const { store, parties, events, claims } = deps;
+  const missing = (id: string) => notFound(`no order ${id}`);
+
+  /**
+   * Starts counting the orders for a change's event, alongside the change where the count does not
+   * depend on it. A failed count only costs the event (see OrderEventLog.publish).
+   */
+  function startCount() {
+    const counting = store.countOrders();
+    counting.catch(() => {});
+    return counting;
+  }
+
+  /** The order, or NOT_FOUND; with `expectedVersion`, ABORTED unless the order is at that version. */
+  async function current(id: string, objectId: ObjectId, expectedVersion?: number) {
+    const doc = await store.get(objectId);
+    if (!doc) throw missing(id);
+    if (expectedVersion !== undefined && doc.version !== expectedVersion) throw versionConflict(`order ${id}`, expectedVersion);
+    return doc;
+  }
+
+  /** An update that names references: they are recorded as pending before they are checked (see store.ts). */
+  async function updateReferences(
+    objectId: ObjectId,
+    request: { customerId?: string; supplierId?: string },
+    refs: Pick<OrderChanges, 'customerId' | 'supplierId'>,
+    changes: OrderChanges,
+    expectedVersion: number | undefined,
+  ): Promise<OrderDoc | null> {
+    const reservation = await store.reserveRefs(objectId, refs);
+    if (!reservation) return null;
+    const { before, token } = reservation;
+    let doc: OrderDoc | null = null;
+    try {
+      // A reference the order already has needs no check: that record cannot be deleted under it.
+      await parties.ensureReferable({
+        customerId: refs.customerId?.equals(before.customerId) ? undefined : request.customerId,
+        supplierId: refs.supplierId?.equals(before.supplierId) ? undefined : request.supplierId,
+      });
+      doc = await store.update(objectId, changes, { expectedVersion, token });
+      return doc;
+    } finally {
+      // The update clears the reservation; it is left only when the check or the update failed.
+      if (!doc) await store.releaseRefs(objectId, token);
+    }
+  }
+
+  return {
+    async create(request) {
+      const customerId = parseId(request.customerId, 'customerId');
+      const supplierId = parseId(request.supplierId, 'supplierId');
+      const { totalCents } = parseRequest(createSchema, request);
+      const doc = await store.insertPending({ customerId, supplierId, totalCents });
+      // The new order is in the collection from now on, pending or not, so the count can start now.
+      const orderCount = startCount();
+      try {
+        await parties.ensureReferable({ customerId: request.customerId, supplierId: request.supplierId });
+      } catch (err) {
+        await store.discardPending(doc._id);
+        throw err;
+      }
+      if (!(await store.confirm(doc._id))) throw new ServerError(Status.UNAVAILABLE, 'the order took too long to create; try again');
+      const order = toOrder(doc);
+      await events.publish(OrderEventType.ORDER_EVENT_TYPE_CREATED, order, orderCount);
+      return order;
+    },
+
+    async get({ id }) {
+      const doc = await store.get(parseId(id));
+      if (!doc) throw missing(id);
+      return toOrder(doc);
+    },
+
+    async list(request) {
+      const party = partyOf(request);
+      const { limit, cursor } = parseRequest(listSchema, request);
+      const [page] = await Promise.all([store.list({ party, limit, cursor }), party && parties.ensureExists(party.kind, party.hex)]);
+      return page;
+    },
+
+    async update(request) {
+      const objectId = parseId(request.id);
+      const refs: Pick<OrderChanges, 'customerId' | 'supplierId'> = {};
+      if (request.customerId !== undefined) refs.customerId = parseId(request.customerId, 'customerId');
+      if (request.supplierId !== undefined) refs.supplierId = parseId(request.supplierId, 'supplierId');
+      const { expectedVersion, totalCents } = parseRequest(updateSchema, request);
+      const changes: OrderChanges = { ...refs, ...(totalCents === undefined ? {} : { totalCents }) };
+
+      const before = await current(request.id, objectId, expectedVersion);
+      // FerretDB 1.x cannot make a version filter atomic: the writer of version n + 1 claims it first
+      // (backend/shared/claims.ts), so two updates of one version never both win.
+      const claim = versionClaim(request.id, before.version + 1);
+      if (!(await claims.take(claim))) {
+        if (expectedVersion !== undefined) throw versionConflict(`order ${request.id}`, expectedVersion);
+        throw new ServerError(Status.ABORTED, `order ${request.id} is being changed by another update; try again`);
+      }
+      const orderCount = startCount();
+      let doc: OrderDoc | null;
+      try {
+        doc =
+          refs.customerId || refs.supplierId
+            ? await updateReferences(objectId, request, refs, changes, before.version)
+            : await store.update(objectId, changes, { expectedVersion: before.version });
+      } catch (err) {
+        await claims.releaseEventually(claim);
+        throw err;
+      }
+      if (doc) await claims.releaseEventually(versionClaim(request.id, before.version));
+      else await claims.releaseEventually(claim);
+      if (!doc) {
+        // Another update or a delete came in between: report it as of now.
+        await current(request.id, objectId, expectedVersion);
+        throw new ServerError(Status.ABORTED, `order ${request.id} was changed by another update; try again`);
+      }
+      const order = toOrder(doc);
+      await events.publish(OrderEventType.ORDER_EVENT_TYPE_UPDATED, order, orderCount);
+      return order;
+    },
+
+    async delete({ id }) {
+      const objectId = parseId(id);
+      await current(id, objectId);
+      const doc = await store.remove(objectId);
+      if (!doc) throw missing(id);
+      await events.publish(OrderEventType.ORDER_EVENT_TYPE_DELETED, toOrder(doc), store.countOrders());
+      return { id };
+    },
+
+    async count(request) {
+      const party = partyOf(request);
+      if (!party) throw invalidArgument('customerId', 'give customerId or supplierId');
+      return store.countReferences(party.field, party.id);
+    },
+
+    async getStats(request) {
+      const { days } = parseRequest(statsSchema, request);
+      const now = new Date();
+      const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1)));
+      const totals = await store.totalsSince(since, TOP_SUPPLIERS);
+      const names = await parties.supplierNames(totals.bySupplier.map((s) => s.supplierId));
+      const byDayFound = new Map(totals.byDay.map((d) => [d.day, d]));
+      const byDay = Array.from({ length: days }, (_, i) => {
+        const day = utcDay(new Date(since.getTime() + i * DAY_MS));
+        return byDayFound.get(day) ?? { day, count: 0, revenueCents: 0 };
+      });
+      return {
+        count: totals.byDay.reduce((sum, d) => sum + d.count, 0),
+        revenueCents: totals.byDay.reduce((sum, d) => sum + d.revenueCents, 0),
+        byDay,
+        bySupplier: totals.bySupplier.map((s) => ({ ...s, name: names.get(s.supplierId) ?? '' })),
+      };
+    },
+
+    async *watch(request, context) {
+      // An empty id is the same as none: SSE clients send an empty Last-Event-ID.
+      const after = request.afterEventId ? parseEventId(request.afterEventId) : undefined;
+      // The header tells the client its watch is live (and from where) before any event arrives.
+      yield* events.watch(after, context.signal, (start) => {
+        context.header.set('x-watch-after', start);
+        context.sendHeader();
+      });
+    },
+  };
+}

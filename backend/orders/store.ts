@@ -1,0 +1,280 @@
+import type { DayStats, Order } from '@pdash/proto/orders/v1/orders';
+import { type Collection, type Db, type Document, type Filter, ObjectId } from 'mongodb';
+import { decodeCursor, encodeCursor, pageFilter } from '../shared/pagination.js';
+
+/*
+ * No order may refer to a customer or supplier that does not exist, yet the check runs in another
+ * service and FerretDB has no transactions. Both sides therefore write before they read:
+ *
+ * - customers/suppliers Delete marks the record `deletingAt` (BatchGet with forReference then
+ *   leaves it out), then asks Count how many orders refer to it: none → delete; confirmed ones →
+ *   refuse; only pending ones → wait for them to settle and count again.
+ * - orders Create inserts the order with `pendingSince` (invisible to every read, counted by
+ *   Count as pending), then checks both references with forReference BatchGets, then confirms it
+ *   (unsets `pendingSince`) or deletes it.
+ * - orders Update that changes a reference first records the new ones in `pendingRefs` (counted
+ *   as pending), checks them, then applies them and clears `pendingRefs` in one update, or only
+ *   clears it; the order stays as it was when the check fails.
+ *
+ * Of a racing delete and create, at least one sees the other's write: the delete sees the
+ * pending order and waits for it (which rolls back, having seen the mark, or is confirmed, and the
+ * delete refuses), or the create sees the mark and rolls back.
+ *
+ * A process that dies between the steps leaves a pending order or `pendingRefs` behind. Past
+ * PENDING_TTL_MS, Count removes them so they cannot block a delete forever: it deletes such an
+ * order, so a late confirm matches nothing and fails instead of slipping past a delete.
+ *
+ * On FerretDB 1.x (SQLite) every query scans the collection, and a write filtered by `_id` alone
+ * scans about ten times faster than one with any other condition. So by-id writes use `_id` alone
+ * where that is safe: an order read as visible never becomes pending again, so after that read a
+ * write by `_id` reaches a visible order or none. Only writes that must be atomic with a
+ * condition (expected version, reservation token) carry one.
+ */
+
+/** How long a create or update may take to check its references before Count treats it as abandoned. */
+export const PENDING_TTL_MS = 30_000;
+
+type PartyField = 'customerId' | 'supplierId';
+
+/** New references an update is checking before it applies them. */
+interface PendingRefs {
+  /** Which update wrote them: only that one may apply or clear them. */
+  token: ObjectId;
+  since: Date;
+  customerId?: ObjectId;
+  supplierId?: ObjectId;
+}
+
+/** An order as MongoDB holds it. */
+export interface OrderDoc {
+  _id: ObjectId;
+  customerId: ObjectId;
+  supplierId: ObjectId;
+  totalCents: number;
+  createdAt: Date;
+  updatedAt: Date;
+  /** UTC day of createdAt (YYYY-MM-DD), stored because FerretDB 1.x cannot group by a computed date. */
+  day: string;
+  version: number;
+  /** Set while the create that inserted the order checks its references; until then no read sees it. */
+  pendingSince?: Date;
+  pendingRefs?: PendingRefs;
+}
+
+export interface OrderChanges {
+  customerId?: ObjectId;
+  supplierId?: ObjectId;
+  totalCents?: number;
+}
+
+interface Sum<K> {
+  _id: K;
+  sum: number;
+}
+
+const VISIBLE = { pendingSince: { $exists: false } } satisfies Filter<OrderDoc>;
+const NEWEST_FIRST = { createdAt: -1, _id: -1 } as const;
+
+export const utcDay = (date: Date) => date.toISOString().slice(0, 10);
+
+export function toOrder(doc: OrderDoc): Order {
+  return {
+    id: doc._id.toHexString(),
+    customerId: doc.customerId.toHexString(),
+    supplierId: doc.supplierId.toHexString(),
+    totalCents: doc.totalCents,
+    createdAt: doc.createdAt.toISOString(),
+    updatedAt: doc.updatedAt.toISOString(),
+    version: doc.version,
+  };
+}
+
+/** The MongoDB side of orders: the `orders` collection, nothing else. */
+export class OrdersStore {
+  readonly collection: Collection<OrderDoc>;
+
+  constructor(db: Db) {
+    this.collection = db.collection<OrderDoc>('orders');
+  }
+
+  async ensureIndexes() {
+    await Promise.all([
+      this.collection.createIndex(NEWEST_FIRST, { name: 'newest_first' }),
+      this.collection.createIndex({ customerId: 1, ...NEWEST_FIRST }, { name: 'by_customer_newest_first' }),
+      this.collection.createIndex({ supplierId: 1, ...NEWEST_FIRST }, { name: 'by_supplier_newest_first' }),
+    ]);
+  }
+
+  /** First step of a create: the order exists for Count, but for no one else yet. */
+  async insertPending(fields: { customerId: ObjectId; supplierId: ObjectId; totalCents: number }): Promise<OrderDoc> {
+    const now = new Date();
+    const doc: OrderDoc = {
+      _id: new ObjectId(),
+      ...fields,
+      createdAt: now,
+      updatedAt: now,
+      day: utcDay(now),
+      version: 1,
+      pendingSince: now,
+    };
+    await this.collection.insertOne(doc);
+    return doc;
+  }
+
+  /** Makes a pending order visible; false when Count removed it as abandoned in the meantime. */
+  async confirm(id: ObjectId): Promise<boolean> {
+    return (await this.collection.updateOne({ _id: id }, { $unset: { pendingSince: '' } })).matchedCount > 0;
+  }
+
+  /** Removes a pending order whose references did not check out (only its create knows its id). */
+  async discardPending(id: ObjectId) {
+    await this.collection.deleteOne({ _id: id });
+  }
+
+  /** A visible order, or null: one still being created does not exist yet for readers. */
+  async get(id: ObjectId): Promise<OrderDoc | null> {
+    const doc = await this.collection.findOne({ _id: id });
+    return doc && doc.pendingSince === undefined ? doc : null;
+  }
+
+  /**
+   * Orders in the collection, the figure every order event carries. It includes orders being
+   * created for the few milliseconds of their check: counting only confirmed ones would scan
+   * the collection on every write, where collection stats are one cheap read.
+   */
+  async countOrders(): Promise<number> {
+    const [stats] = await this.collection.aggregate<{ count: number }>([{ $collStats: { count: {} } }]).toArray();
+    return stats?.count ?? 0;
+  }
+
+  async list(options: { party?: { field: PartyField; id: ObjectId }; limit: number; cursor?: string }) {
+    const filter: Filter<OrderDoc> = options.party ? { [options.party.field]: options.party.id, ...VISIBLE } : VISIBLE;
+    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    const [docs, total] = await Promise.all([
+      this.collection
+        .find(after ? { $and: [filter, pageFilter(after)] } : filter)
+        .sort(NEWEST_FIRST)
+        .limit(options.limit + 1)
+        .toArray(),
+      this.collection.countDocuments(filter),
+    ]);
+    const page = docs.slice(0, options.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map(toOrder),
+      nextCursor: docs.length > options.limit && last ? encodeCursor(last) : undefined,
+      total,
+    };
+  }
+
+  /**
+   * First step of an update that changes references of a visible order: records them as pending,
+   * and returns the order as it was then with the token that applies or clears them (or
+   * undefined when the order is gone).
+   */
+  async reserveRefs(id: ObjectId, refs: Pick<OrderChanges, PartyField>) {
+    const pendingRefs: PendingRefs = { token: new ObjectId(), since: new Date(), ...refs };
+    // A newer reservation replaces an older one, whose update then fails to apply (its token is gone).
+    const before = await this.collection.findOneAndUpdate({ _id: id }, { $set: { pendingRefs } }, { returnDocument: 'before' });
+    return before ? { before, token: pendingRefs.token } : undefined;
+  }
+
+  async releaseRefs(id: ObjectId, token: ObjectId) {
+    await this.collection.updateOne({ _id: id, 'pendingRefs.token': token }, { $unset: { pendingRefs: '' } });
+  }
+
+  /**
+   * Applies the changes to a visible order and bumps its version in one atomic update; with
+   * `expectedVersion`, only if that is still the current version; with `token`, only if that
+   * reservation still stands (and clearing it). Returns the new order, or null when nothing matched.
+   * FerretDB 1.x does not make the filter atomic with the write: the service claims the version
+   * first (backend/shared/claims.ts), so only one update at a time gets here per order.
+   */
+  async update(id: ObjectId, changes: OrderChanges, options: { expectedVersion?: number; token?: ObjectId } = {}) {
+    const filter: Filter<OrderDoc> = { _id: id };
+    if (options.expectedVersion !== undefined) filter.version = options.expectedVersion;
+    if (options.token) filter['pendingRefs.token'] = options.token;
+    return this.collection.findOneAndUpdate(
+      filter,
+      { $set: { ...changes, updatedAt: new Date() }, $inc: { version: 1 }, ...(options.token ? { $unset: { pendingRefs: '' } } : {}) },
+      { returnDocument: 'after' },
+    );
+  }
+
+  /** Deletes a visible order, returning it as it was, or null when it is gone. */
+  async remove(id: ObjectId) {
+    return this.collection.findOneAndDelete({ _id: id });
+  }
+
+  /**
+   * Orders that refer to a customer or supplier, each counted once, and how many of those are
+   * pending (a create or an update still checking that reference). Abandoned pending ones are
+   * removed first, so a crash cannot block a delete for longer than PENDING_TTL_MS.
+   */
+  async countReferences(field: PartyField, id: ObjectId) {
+    const counts = await this.referenceCounts(field, id);
+    if (counts.pending > 0 && (await this.dropAbandoned(field, id))) return this.referenceCounts(field, id);
+    return counts;
+  }
+
+  private async referenceCounts(field: PartyField, id: ObjectId) {
+    // Both figures come from one read: taken by two queries, an order settling between them
+    // could be counted without being counted as pending, and a delete refused for nothing.
+    const groups = await this.collection
+      .aggregate<{ _id: { creating?: Date; current: ObjectId }; count: number }>([
+        { $match: { $or: [{ [field]: id }, { [`pendingRefs.${field}`]: id }] } },
+        { $group: { _id: { creating: '$pendingSince', current: `$${field}` }, count: { $sum: 1 } } },
+      ])
+      .toArray();
+    let count = 0;
+    let pending = 0;
+    for (const group of groups) {
+      count += group.count;
+      // Pending: a create still checking its references, or an update checking a move to this record.
+      if (group._id.creating || !group._id.current.equals(id)) pending += group.count;
+    }
+    return { count, pending };
+  }
+
+  private async dropAbandoned(field: PartyField, id: ObjectId): Promise<boolean> {
+    const abandonedBefore = new Date(Date.now() - PENDING_TTL_MS);
+    const [creates, updates] = await Promise.all([
+      this.collection.deleteMany({ [field]: id, pendingSince: { $lt: abandonedBefore } }),
+      this.collection.updateMany(
+        { [`pendingRefs.${field}`]: id, 'pendingRefs.since': { $lt: abandonedBefore } },
+        { $unset: { pendingRefs: '' } },
+      ),
+    ]);
+    return creates.deletedCount + updates.modifiedCount > 0;
+  }
+
+  /**
+   * Per UTC day and per supplier (the `topSuppliers` with the most revenue) totals of the visible
+   * orders created since `since`. FerretDB 1.24 computes only the first accumulator of a $group
+   * (any other comes out 0), so every figure is an aggregation of its own.
+   */
+  async totalsSince(since: Date, topSuppliers: number) {
+    const match: Filter<OrderDoc> = { createdAt: { $gte: since }, ...VISIBLE };
+    const sumBy = <K>(key: string, value: 1 | '$totalCents', filter = match, ...stages: Document[]) =>
+      this.collection.aggregate<Sum<K>>([{ $match: filter }, { $group: { _id: key, sum: { $sum: value } } }, ...stages]).toArray();
+    const [dayCounts, dayRevenue, supplierRevenue] = await Promise.all([
+      sumBy<string>('$day', 1),
+      sumBy<string>('$day', '$totalCents'),
+      sumBy<ObjectId>('$supplierId', '$totalCents', match, { $sort: { sum: -1, _id: 1 } }, { $limit: topSuppliers }),
+    ]);
+    const supplierCounts =
+      supplierRevenue.length === 0
+        ? []
+        : await sumBy<ObjectId>('$supplierId', 1, { ...match, supplierId: { $in: supplierRevenue.map((s) => s._id) } });
+
+    const revenueOfDay = new Map(dayRevenue.map((d) => [d._id, d.sum]));
+    const countOfSupplier = new Map(supplierCounts.map((s) => [s._id.toHexString(), s.sum]));
+    return {
+      byDay: dayCounts.map((d): DayStats => ({ day: d._id, count: d.sum, revenueCents: revenueOfDay.get(d._id) ?? 0 })),
+      bySupplier: supplierRevenue.map((s) => {
+        const supplierId = s._id.toHexString();
+        return { supplierId, count: countOfSupplier.get(supplierId) ?? 0, revenueCents: s.sum };
+      }),
+    };
+  }
+}

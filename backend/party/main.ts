@@ -1,0 +1,51 @@
+import type { Party } from '@pdash/proto/common/v1/party';
+import { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers';
+import { OrdersServiceDefinition } from '@pdash/proto/orders/v1/orders';
+import { SuppliersServiceDefinition } from '@pdash/proto/suppliers/v1/suppliers';
+import { z } from 'zod';
+import { RecordCache } from '../shared/cache.js';
+import { address, baseEnv, loadConfig, port } from '../shared/config.js';
+import { createServiceClient } from '../shared/grpc-client.js';
+import { startService } from '../shared/server.js';
+import { createPartyService } from './service.js';
+import { PartyStore } from './store.js';
+
+const KINDS = {
+  customers: { kind: 'customer', definition: CustomersServiceDefinition, defaultPort: 50051, field: 'customerId' },
+  suppliers: { kind: 'supplier', definition: SuppliersServiceDefinition, defaultPort: 50052, field: 'supplierId' },
+} as const;
+
+/** Starts the customers or the suppliers service: same code, its own collection, cache and port. */
+export function startPartyService(collection: keyof typeof KINDS, env: NodeJS.ProcessEnv = process.env) {
+  const { kind, definition, defaultPort, field } = KINDS[collection];
+  const config = loadConfig(
+    baseEnv.extend({
+      GRPC_PORT: port(defaultPort),
+      ORDERS_ADDR: address('127.0.0.1:50053'),
+      CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+    }),
+    env,
+  );
+  return startService({
+    name: collection,
+    config,
+    port: config.GRPC_PORT,
+    async setup({ db, redis, log }) {
+      const store = new PartyStore(db, collection);
+      await store.ensureIndexes();
+      const cache = new RecordCache<Party>(redis, collection, config.CACHE_TTL_SECONDS, log, config.REDIS_PREFIX);
+      const orders = createServiceClient(OrdersServiceDefinition, config.ORDERS_ADDR);
+      const service = createPartyService({
+        kind,
+        store,
+        cache,
+        countReferences: (id) => orders.client.count({ [field]: id }),
+      });
+      return {
+        names: [definition.fullName],
+        register: (server) => server.add(definition, service),
+        close: async () => orders.close(),
+      };
+    },
+  });
+}

@@ -1,0 +1,123 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Party } from '@pdash/proto/common/v1/party';
+import type { CustomersServiceImplementation } from '@pdash/proto/customers/v1/customers';
+import { z } from 'zod';
+import type { RecordCache } from '../shared/cache.js';
+import { notFound, parseRequest, ServerError, Status, versionConflict } from '../shared/errors.js';
+import { parseId } from '../shared/ids.js';
+import { DEFAULT_LIMIT, MAX_LIMIT } from '../shared/pagination.js';
+import { limitField, text } from '../shared/validation.js';
+import type { PartyStore } from './store.js';
+
+/** How many orders refer to a record; `pending` of them are still being written. */
+export type CountReferences = (id: string) => Promise<{ count: number; pending: number }>;
+
+const name = text(200).pipe(z.string().min(1, 'must not be empty'));
+const email = text(254).pipe(z.email('must be an email address'));
+const phone = text(40).pipe(z.string().regex(/^[0-9+().\s/-]*$/, 'may hold only digits, spaces and + - ( ) . /'));
+/** On create an empty optional field is the same as none; on update it removes the field. */
+const optional = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+const removable = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === '' ? null : v), schema.nullable().optional());
+
+const createSchema = z.object({ name, email: optional(email), phone: optional(phone) });
+const updateSchema = z.object({
+  name: name.optional(),
+  email: removable(email),
+  phone: removable(phone),
+  expectedVersion: z.number().int().min(1, 'must be 1 or more').optional(),
+});
+const listSchema = z.object({ q: text(200).optional(), limit: limitField(DEFAULT_LIMIT, MAX_LIMIT), cursor: z.string().optional() });
+
+/** A pending order gets this long to be confirmed or rolled back before a delete gives up. */
+const PENDING_WAIT_MS = 25;
+const PENDING_ROUNDS = 40;
+
+/**
+ * The customers service and the suppliers service: the same RPCs over their own collection and
+ * cache. `kind` names the record in messages ("no customer …").
+ */
+export function createPartyService(deps: {
+  kind: 'customer' | 'supplier';
+  store: PartyStore;
+  cache: RecordCache<Party>;
+  countReferences?: CountReferences;
+}): CustomersServiceImplementation {
+  const { kind, store, cache, countReferences } = deps;
+  const missing = (id: string) => notFound(`no ${kind} ${id}`);
+
+  return {
+    async create(request) {
+      return store.create(parseRequest(createSchema, request));
+    },
+
+    async get({ id }) {
+      const objectId = parseId(id);
+      const cached = await cache.get(id);
+      if (cached) return cached;
+      const record = await store.get(objectId);
+      if (!record) throw missing(id);
+      await cache.fill(record);
+      return record;
+    },
+
+    async batchGet({ ids, forReference }) {
+      if (ids.length > MAX_LIMIT) throw new ServerError(Status.INVALID_ARGUMENT, `ids: at most ${MAX_LIMIT}`);
+      const objectIds = [...new Set(ids)].map((id, i) => parseId(id, `ids.${i}`));
+      return { items: await store.batchGet(objectIds, forReference) };
+    },
+
+    async list(request) {
+      return store.list(parseRequest(listSchema, request));
+    },
+
+    async update(request) {
+      const objectId = parseId(request.id);
+      const { expectedVersion, ...changes } = parseRequest(updateSchema, request);
+      await cache.markWriting(request.id);
+      const outcome = await store.update(objectId, changes, expectedVersion);
+      if (outcome.status === 'missing') throw missing(request.id);
+      if (outcome.status === 'busy') throw new ServerError(Status.UNAVAILABLE, `${kind} ${request.id} is busy; try again`);
+      if (outcome.status === 'conflict') {
+        if (expectedVersion !== undefined) throw versionConflict(`${kind} ${request.id}`, expectedVersion);
+        throw new ServerError(Status.ABORTED, `${kind} ${request.id} is being changed by others; try again`);
+      }
+      const { record } = outcome;
+      await cache.put(record);
+      return record;
+    },
+
+    /**
+     * Mark, check, then delete or roll back: while the mark stands no new order may refer to the
+     * record, so once no order refers to it the delete is safe (docs/design.md).
+     */
+    async delete({ id }) {
+      const objectId = parseId(id);
+      const mark = await store.markDeleting(objectId);
+      if (mark === 'missing') throw missing(id);
+      if (mark === 'busy') throw new ServerError(Status.ABORTED, `${kind} ${id} is already being deleted`);
+      try {
+        if (countReferences) await ensureUnreferenced(id);
+        await cache.markWriting(id);
+        await store.remove(objectId);
+      } catch (err) {
+        await store.unmarkDeleting(objectId);
+        throw err;
+      }
+      await cache.drop(id);
+      return { id };
+    },
+  };
+
+  async function ensureUnreferenced(id: string) {
+    for (let round = 0; ; round++) {
+      const { count, pending } = await countReferences!(id);
+      if (count === 0) return;
+      if (count > pending) {
+        throw new ServerError(Status.FAILED_PRECONDITION, `${kind} ${id} still has ${count} order${count === 1 ? '' : 's'}`);
+      }
+      // Only orders still being written refer to it: they will see the mark and roll back.
+      if (round >= PENDING_ROUNDS) throw new ServerError(Status.UNAVAILABLE, `${kind} ${id} is busy; try again`);
+      await sleep(PENDING_WAIT_MS);
+    }
+  }
+}

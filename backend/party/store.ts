@@ -1,0 +1,193 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Party } from '@pdash/proto/common/v1/party';
+import { type Collection, type Db, ObjectId, type WithId } from 'mongodb';
+import { Claims } from '../shared/claims.js';
+import { decodeCursor, encodeCursor, pageFilter } from '../shared/pagination.js';
+
+/** A customer or supplier as MongoDB holds it. */
+export interface PartyDoc {
+  _id: ObjectId;
+  name: string;
+  email?: string;
+  phone?: string;
+  createdAt: Date;
+  updatedAt: Date;
+  version: number;
+}
+
+export type UpdateOutcome = { status: 'updated'; record: Party } | { status: 'missing' } | { status: 'conflict' } | { status: 'busy' };
+
+const MAX_UPDATE_ATTEMPTS = 10;
+
+export interface PartyChanges {
+  name?: string;
+  email?: string | null; // null removes it
+  phone?: string | null;
+}
+
+/** A claim older than this is one a crashed process left behind. */
+export const CLAIM_STALE_MS = 10_000;
+
+const versionKey = (id: string, version: number) => `${id}:v${version}`;
+const deletionKey = (id: string) => `${id}:delete`;
+
+export function toParty(doc: WithId<PartyDoc>): Party {
+  return {
+    id: doc._id.toHexString(),
+    name: doc.name,
+    email: doc.email,
+    phone: doc.phone,
+    createdAt: doc.createdAt.toISOString(),
+    updatedAt: doc.updatedAt.toISOString(),
+    version: doc.version,
+  };
+}
+
+function escapeRegex(text: string) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The MongoDB side of customers or suppliers: one collection, nothing else. */
+export class PartyStore {
+  readonly collection: Collection<PartyDoc>;
+  private readonly claims: Claims;
+
+  constructor(db: Db, name: string) {
+    this.collection = db.collection<PartyDoc>(name);
+    this.claims = new Claims(db, `${name}_claims`, CLAIM_STALE_MS);
+  }
+
+  async ensureIndexes() {
+    await this.collection.createIndex({ createdAt: -1, _id: -1 }, { name: 'newest_first' });
+  }
+
+  async create(fields: { name: string; email?: string; phone?: string }): Promise<Party> {
+    const now = new Date();
+    const doc: PartyDoc = { _id: new ObjectId(), name: fields.name, createdAt: now, updatedAt: now, version: 1 };
+    if (fields.email !== undefined) doc.email = fields.email;
+    if (fields.phone !== undefined) doc.phone = fields.phone;
+    await this.collection.insertOne(doc);
+    return toParty(doc);
+  }
+
+  async get(id: ObjectId): Promise<Party | undefined> {
+    const doc = await this.collection.findOne({ _id: id });
+    return doc ? toParty(doc) : undefined;
+  }
+
+  /** The records among `ids`; with `forReference`, leaving out those a delete is working on. */
+  async batchGet(ids: ObjectId[], forReference: boolean): Promise<Party[]> {
+    if (ids.length === 0) return [];
+    const [docs, beingDeleted] = await Promise.all([
+      // FerretDB 1.x evaluates a lone `_id` filter in SQLite, far faster than `$in` (evaluated in Go).
+      this.collection.find(ids.length === 1 ? { _id: ids[0] } : { _id: { $in: ids } }).toArray(),
+      forReference ? this.claims.held(ids.map((id) => deletionKey(id.toHexString()))) : new Set<string>(),
+    ]);
+    return docs.filter((doc) => !beingDeleted.has(deletionKey(doc._id.toHexString()))).map(toParty);
+  }
+
+  async list(options: { q?: string; limit: number; cursor?: string }) {
+    const filter = options.q ? { name: { $regex: escapeRegex(options.q), $options: 'i' } } : {};
+    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    const [docs, total] = await Promise.all([
+      this.collection
+        .find(after ? { $and: [filter, pageFilter(after)] } : filter)
+        .sort({ createdAt: -1, _id: -1 })
+        .limit(options.limit + 1)
+        .toArray(),
+      this.collection.countDocuments(filter),
+    ]);
+    const page = docs.slice(0, options.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map(toParty),
+      nextCursor: docs.length > options.limit && last ? encodeCursor(last) : undefined,
+      total,
+    };
+  }
+
+  /**
+   * Applies the changes and bumps the version. The writer first claims the next version (see
+   * claims.ts), checks that nobody moved the record meanwhile, then writes: two writers can never
+   * both produce version n + 1. With `expectedVersion` only that version may be changed; without
+   * it, a lost race is retried.
+   */
+  async update(id: ObjectId, changes: PartyChanges, expectedVersion?: number): Promise<UpdateOutcome> {
+    const hex = id.toHexString();
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      const current = await this.collection.findOne({ _id: id });
+      if (!current) return { status: 'missing' };
+      if (expectedVersion !== undefined && current.version !== expectedVersion) return { status: 'conflict' };
+      const claim = versionKey(hex, current.version + 1);
+      if (await this.claims.take(claim)) {
+        const outcome = await this.writeClaimed(current, changes).catch(async (err) => {
+          // Most likely MongoDB went away mid-write: the claim must not outlive the outage.
+          await this.claims.releaseEventually(claim);
+          throw err;
+        });
+        if (outcome) return outcome;
+      } else if (!(await this.movesPast(id, current.version))) {
+        // The claim stands but the record does not move: a writer that died mid-write (its claim
+        // goes stale) rather than one that won. Not a version conflict; the caller may retry.
+        return { status: 'busy' };
+      }
+      if (expectedVersion !== undefined) return { status: 'conflict' };
+    }
+    return { status: 'conflict' };
+  }
+
+  /** Whether the record leaves `version` within a moment, as it does when another writer holds the next one. */
+  private async movesPast(id: ObjectId, version: number) {
+    for (let poll = 0; poll < 10; poll++) {
+      const doc = await this.collection.findOne({ _id: id });
+      if (!doc || doc.version !== version) return true;
+      await sleep(20);
+    }
+    return false;
+  }
+
+  private async writeClaimed(read: WithId<PartyDoc>, changes: PartyChanges): Promise<UpdateOutcome | undefined> {
+    const hex = read._id.toHexString();
+    const current = await this.collection.findOne({ _id: read._id });
+    if (!current) return { status: 'missing' };
+    if (current.version !== read.version) {
+      await this.claims.release(versionKey(hex, read.version + 1));
+      return undefined;
+    }
+    const next: PartyDoc = { ...current, updatedAt: new Date(), version: current.version + 1 };
+    const set: Partial<PartyDoc> = { updatedAt: next.updatedAt, version: next.version };
+    const unset: Record<string, ''> = {};
+    for (const field of ['name', 'email', 'phone'] as const) {
+      const value = changes[field];
+      if (value === null) {
+        unset[field] = '';
+        delete next[field];
+      } else if (value !== undefined) {
+        set[field] = value;
+        next[field] = value;
+      }
+    }
+    await this.collection.updateOne({ _id: read._id }, { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) });
+    // The claim on this version stays (it stops a late writer that read the old one); the one before goes.
+    await this.claims.release(versionKey(hex, current.version));
+    return { status: 'updated', record: toParty(next) };
+  }
+
+  /**
+   * First step of a delete: while this mark stands, BatchGet with `forReference` leaves the record
+   * out, so no new order can refer to it. False when the record is missing or already being deleted.
+   */
+  async markDeleting(id: ObjectId): Promise<'marked' | 'missing' | 'busy'> {
+    if (!(await this.collection.findOne({ _id: id }))) return 'missing';
+    return (await this.claims.take(deletionKey(id.toHexString()))) ? 'marked' : 'busy';
+  }
+
+  async unmarkDeleting(id: ObjectId) {
+    await this.claims.releaseEventually(deletionKey(id.toHexString()));
+  }
+
+  async remove(id: ObjectId) {
+    await this.collection.deleteOne({ _id: id });
+    await this.claims.release(deletionKey(id.toHexString()));
+  }
+}

@@ -1,0 +1,50 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+
+/**
+ * What one request carries through every process it crosses: Nginx's request id and a W3C trace
+ * context (`traceparent`, https://www.w3.org/TR/trace-context/). Held in AsyncLocalStorage, so the
+ * logger stamps every line with it and the gRPC clients pass it on, without handlers passing it
+ * around. No tracing SDK runs; an OpenTelemetry one would pick the same header up.
+ */
+export interface RequestContext {
+  requestId?: string;
+  traceId: string;
+  /** This process's span for the request: the parent of the calls it makes. */
+  spanId: string;
+  /** W3C trace flags ("01": sampled). */
+  flags: string;
+}
+
+export const requestContext = new AsyncLocalStorage<RequestContext>();
+
+/** Nginx's request ids (and the BFF's UUIDs); anything else is dropped rather than logged. */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const INVALID_TRACE_ID = '0'.repeat(32);
+const INVALID_SPAN_ID = '0'.repeat(16);
+
+/**
+ * The context of a request that arrived with these headers or metadata: the caller's trace goes
+ * on (a new span of ours under its span), or a new trace starts when there is none or it is malformed.
+ */
+export function contextFrom(requestId: string | undefined, traceparent: string | undefined): RequestContext {
+  const match = traceparent ? TRACEPARENT.exec(traceparent.trim().toLowerCase()) : null;
+  const valid = match && match[1] !== INVALID_TRACE_ID && match[2] !== INVALID_SPAN_ID;
+  return {
+    ...(requestId && REQUEST_ID.test(requestId) ? { requestId } : {}),
+    traceId: valid ? match[1]! : randomBytes(16).toString('hex'),
+    spanId: randomBytes(8).toString('hex'),
+    flags: valid ? match[3]! : '01',
+  };
+}
+
+/** The `traceparent` for a call made within this context: our span is the parent. */
+export const traceparentOf = (context: RequestContext) => `00-${context.traceId}-${context.spanId}-${context.flags}`;
+
+/** What every log line within a request carries. */
+export function logFields(): { requestId?: string; traceId?: string } {
+  const context = requestContext.getStore();
+  if (!context) return {};
+  return context.requestId ? { requestId: context.requestId, traceId: context.traceId } : { traceId: context.traceId };
+}

@@ -1,0 +1,61 @@
+import { ClientError, ServerError, Status } from 'nice-grpc';
+import type { z } from 'zod';
+
+export { ServerError, Status };
+
+export const invalidArgument = (field: string, message: string) => new ServerError(Status.INVALID_ARGUMENT, `${field}: ${message}`);
+export const notFound = (message: string) => new ServerError(Status.NOT_FOUND, message);
+export const versionConflict = (what: string, expected: number) =>
+  new ServerError(Status.ABORTED, `${what} is not at version ${expected}; reload it and try again`);
+
+/** Validates a request with a zod schema; the first problem becomes INVALID_ARGUMENT naming its field. */
+export function parseRequest<S extends z.ZodType>(schema: S, request: unknown): z.output<S> {
+  const result = schema.safeParse(request);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw invalidArgument(issue?.path.join('.') || 'request', issue?.message ?? 'is invalid');
+}
+
+const UNAVAILABLE_ERRORS = new Set([
+  'MongoServerSelectionError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoNotConnectedError',
+  'MongoTopologyClosedError',
+  'PoolClearedError',
+  'PoolClosedError',
+  'MongoPoolClearedError',
+]);
+
+/** Server codes a MongoDB-compatible server answers while it shuts down, steps down or loses its storage. */
+const UNAVAILABLE_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
+const CONNECTION_TROUBLE = /connection|socket|closed|shut ?down|ECONNRESET|ECONNREFUSED|EPIPE|timed out/i;
+
+function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error) || !err.name.startsWith('Mongo')) return false;
+  if (UNAVAILABLE_ERRORS.has(err.name)) return true;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'number' && UNAVAILABLE_CODES.has(code)) return true;
+  // A server error is an answer about the request (a duplicate key, a bad query): only the driver's own errors say the link broke.
+  return err.name !== 'MongoServerError' && CONNECTION_TROUBLE.test(err.message);
+}
+
+/**
+ * What a client may see of an unexpected error: a database or service that cannot be reached is
+ * UNAVAILABLE, anything else INTERNAL with a generic message. Driver text never leaves the service.
+ */
+export function toPublicError(err: unknown): ServerError {
+  if (err instanceof ServerError) return err;
+  // Another internal service that cannot be reached makes this call unavailable too.
+  if (err instanceof ClientError && (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED)) {
+    return new ServerError(Status.UNAVAILABLE, `${serviceOf(err.path)} unavailable`);
+  }
+  if (isDatabaseUnavailable(err)) return new ServerError(Status.UNAVAILABLE, 'database unavailable');
+  return new ServerError(Status.INTERNAL, 'internal error');
+}
+
+/** "/pdash.orders.v1.OrdersService/Count" → "orders service" */
+function serviceOf(path: string) {
+  const match = /^\/pdash\.(\w+)\./.exec(path);
+  return match ? `${match[1]} service` : 'a backend service';
+}

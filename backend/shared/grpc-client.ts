@@ -1,0 +1,54 @@
+import {
+  type CallOptions,
+  type Client,
+  type ClientMiddlewareCall,
+  type CompatServiceDefinition,
+  createChannel,
+  createClientFactory,
+  Metadata,
+} from 'nice-grpc';
+import { type DeadlineOptions, deadlineMiddleware } from 'nice-grpc-client-middleware-deadline';
+import { requestContext, traceparentOf } from './context.js';
+
+/**
+ * A long-lived client to another internal service: one channel made at start-up (it connects
+ * lazily and reconnects by itself), a deadline on every unary call unless the caller sets one, and
+ * the request's id and trace context passed on in metadata (context.ts).
+ */
+export function createServiceClient<S extends CompatServiceDefinition>(definition: S, address: string, deadlineMs = 2_000) {
+  const channel = createChannel(address, undefined, {
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.initial_reconnect_backoff_ms': 100,
+    'grpc.max_reconnect_backoff_ms': 1_000,
+  });
+  const client: Client<S, DeadlineOptions> = createClientFactory()
+    .use(async function* defaultDeadline<Req, Res>(
+      call: ClientMiddlewareCall<Req, Res, DeadlineOptions>,
+      options: CallOptions & DeadlineOptions,
+    ) {
+      const deadline = options.deadline ?? (call.method.responseStream ? undefined : deadlineMs);
+      return yield* call.next(call.request, { ...options, deadline });
+    })
+    .use(deadlineMiddleware)
+    .use(propagateContext)
+    .create(definition, channel);
+  return { client, close: () => channel.close() };
+}
+
+export type ServiceClient<S extends CompatServiceDefinition> = Client<S, DeadlineOptions>;
+
+/** Within a request: `x-request-id` and `traceparent` (our span as the parent) on every call it makes. */
+async function* propagateContext<Req, Res>(call: ClientMiddlewareCall<Req, Res>, options: CallOptions) {
+  const context = requestContext.getStore();
+  if (!context) return yield* call.next(call.request, options);
+  const metadata = Metadata(options.metadata);
+  if (context.requestId && !metadata.has('x-request-id')) metadata.set('x-request-id', context.requestId);
+  if (!metadata.has('traceparent')) metadata.set('traceparent', traceparentOf(context));
+  return yield* call.next(call.request, { ...options, metadata });
+}
+
+/** Metadata carrying a request id on to the next service. */
+export function requestMetadata(requestId: string | undefined) {
+  return requestId ? Metadata({ 'x-request-id': requestId }) : undefined;
+}

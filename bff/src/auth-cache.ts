@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import type { Metadata } from 'nice-grpc';
+import type { Clients } from './clients.js';
+
+export interface SessionUser {
+  id: string;
+  username: string;
+  /** When the token stops being valid (ms since the epoch). */
+  expiresAt: number;
+}
+
+/** The longest a verified token is trusted without asking the auth service again. */
+export const VERIFIED_TTL_MS = 5_000;
+const MAX_ENTRIES = 10_000;
+/** Longer than any token the auth service issues; such text is refused without a call. */
+const MAX_TOKEN_LENGTH = 4_096;
+
+interface Entry {
+  /** Shared by concurrent requests with the same token: one VerifyToken call, not one each. */
+  user: Promise<SessionUser>;
+  /** Trusted until then: at most VERIFIED_TTL_MS after the check, never past the token's expiry. */
+  until: number;
+}
+
+/**
+ * Token verification, the hot path of every protected request: the auth service's VerifyToken,
+ * remembered by this replica for a few seconds under a SHA-256 of the token (the map never holds a
+ * token). A logout drops the entry here at once and elsewhere within VERIFIED_TTL_MS.
+ */
+export class TokenVerifier {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly auth: Clients['auth'],
+    private readonly ttlMs = VERIFIED_TTL_MS,
+  ) {}
+
+  /** The token's user; rejects with the auth service's error (UNAUTHENTICATED) otherwise. */
+  verify(token: string, metadata?: Metadata): Promise<SessionUser> {
+    const key = keyOf(token);
+    const now = Date.now();
+    const entry = this.entries.get(key);
+    if (entry && entry.until > now) return entry.user;
+    if (entry) this.entries.delete(key);
+    if (this.entries.size >= MAX_ENTRIES) this.evict(now);
+
+    const fresh: Entry = { user: this.ask(token, metadata), until: now + this.ttlMs };
+    this.entries.set(key, fresh);
+    fresh.user.then(
+      (user) => {
+        fresh.until = Math.min(fresh.until, user.expiresAt);
+      },
+      () => {
+        if (this.entries.get(key) === fresh) this.entries.delete(key);
+      },
+    );
+    return fresh.user;
+  }
+
+  /** Forgets a token at once (logout). */
+  forget(token: string) {
+    this.entries.delete(keyOf(token));
+  }
+
+  private async ask(token: string, metadata: Metadata | undefined): Promise<SessionUser> {
+    if (token.length > MAX_TOKEN_LENGTH) throw new TokenRefused('invalid token');
+    const verified = await this.auth.verifyToken({ token }, { metadata });
+    const expiresAt = verified.expiresAt ? Date.parse(verified.expiresAt) : Number.NaN;
+    if (!Number.isFinite(expiresAt)) throw new TokenRefused('invalid token');
+    return { id: verified.userId, username: verified.username, expiresAt };
+  }
+
+  /** Drops expired entries, then the oldest tenth if that was not enough (entries go in by age). */
+  private evict(now: number) {
+    for (const [key, entry] of this.entries) if (entry.until <= now) this.entries.delete(key);
+    for (const key of this.entries.keys()) {
+      if (this.entries.size < MAX_ENTRIES * 0.9) break;
+      this.entries.delete(key);
+    }
+  }
+}
+
+/** A token refused without asking the auth service. */
+export class TokenRefused extends Error {}
+
+const keyOf = (token: string) => createHash('sha256').update(token).digest('base64url');

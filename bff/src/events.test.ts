@@ -1,0 +1,217 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { OrderChange } from './events.js';
+import { type Bff, newUser, randomAddress, rest, signedIn, startStack, startTestBff, type TrpcClient, trpcClient } from './test-support.js';
+
+let stack: Awaited<ReturnType<typeof startStack>>;
+let other: Bff;
+let client: TrpcClient;
+let token: string;
+let parties: { customerId: string; supplierId: string };
+
+beforeAll(async () => {
+  stack = await startStack();
+  other = await startTestBff(stack.backend);
+  ({ client, accessToken: token } = await signedIn(stack.bff.url));
+  const customer = await client.customers.create.mutate({ name: 'Watched Customer' });
+  const supplier = await client.suppliers.create.mutate({ name: 'Watched Supplier' });
+  parties = { customerId: customer.id, supplierId: supplier.id };
+});
+afterAll(async () => {
+  await other?.close();
+  await stack?.stop();
+});
+
+interface Received {
+  id: string;
+  data: OrderChange;
+}
+
+/** A subscription to orders.onChange that collects what it receives. */
+function subscribe(subscriber: TrpcClient, input: { lastEventId?: string } = {}) {
+  const events: Received[] = [];
+  const errors: unknown[] = [];
+  /** Connection states with the error that caused each, if any (the link reconnects on its own). */
+  const states: { state: string; code?: string }[] = [];
+  let started = false;
+  const subscription = subscriber.orders.onChange.subscribe(input, {
+    onStarted: () => {
+      started = true;
+    },
+    onData: (event) => {
+      events.push(event as Received);
+    },
+    onError: (err) => {
+      errors.push(err);
+    },
+    onConnectionStateChange: (state) => {
+      states.push({ state: state.state, code: state.error?.data?.code });
+    },
+  });
+  return {
+    events,
+    errors,
+    states,
+    unsubscribe: () => subscription.unsubscribe(),
+    /** Waits until `count` events have arrived (or a failure). */
+    async waitFor(count: number, timeoutMs = 10_000) {
+      const until = Date.now() + timeoutMs;
+      while (events.length < count) {
+        if (errors.length > 0) throw errors[0];
+        if (Date.now() > until) throw new Error(`got ${events.length} of ${count} events (started: ${started})`);
+        await sleep(20);
+      }
+      return events.slice(0, count);
+    },
+  };
+}
+
+/**
+ * A watch "from now" is live only once the orders service has registered it, a moment after the
+ * SSE stream opened: until the subscriber sees an order created through `via`, create another.
+ * Returns the last warm-up event.
+ */
+async function warmUp(subscription: ReturnType<typeof subscribe>, via: TrpcClient) {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    await via.orders.create.mutate({ ...parties, totalCents: 1 });
+    try {
+      await subscription.waitFor(1, 300);
+      break;
+    } catch (err) {
+      if (subscription.errors.length > 0) throw err;
+    }
+  }
+  const events = await subscription.waitFor(1);
+  await sleep(300); // let the stragglers of the warm-up arrive
+  subscription.events.length = 0;
+  return events[0]!;
+}
+
+describe('orders.onChange', () => {
+  test('created, updated and deleted events carry the enriched order and the count', async () => {
+    const subscription = subscribe(client);
+    try {
+      await warmUp(subscription, client);
+      const created = await client.orders.create.mutate({ ...parties, totalCents: 500 });
+      const updated = await client.orders.update.mutate({ id: created.id, totalCents: 600, version: 1 });
+      await client.orders.delete.mutate({ id: created.id });
+      const [c, u, d] = await subscription.waitFor(3);
+      expect(c!.data).toEqual({ type: 'created', order: created, count: expect.any(Number) });
+      expect(c!.data.order).toMatchObject({ customerName: 'Watched Customer', supplierName: 'Watched Supplier' });
+      expect(u!.data).toEqual({ type: 'updated', order: updated, count: c!.data.count });
+      expect(d!.data).toMatchObject({ type: 'deleted', order: { id: created.id, totalCents: 600 }, count: c!.data.count - 1 });
+      expect(c!.id < u!.id || c!.id.length < u!.id.length).toBe(true);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  test('a mutation through replica A reaches a subscriber on replica B', async () => {
+    const onB = subscribe(trpcClient(other.url, { token }));
+    try {
+      const viaA = client;
+      await warmUp(onB, viaA); // already a mutation on A seen on B; now one we check in full
+      const order = await viaA.orders.create.mutate({ ...parties, totalCents: 4242 });
+      const [event] = await onB.waitFor(1);
+      expect(event!.data).toEqual({ type: 'created', order, count: expect.any(Number) });
+    } finally {
+      onB.unsubscribe();
+    }
+  });
+
+  test('a subscription older than the request deadline still delivers enriched events', async () => {
+    const shortDeadline = await startTestBff(stack.backend, { GRPC_DEADLINE_MS: '300' });
+    const subscription = subscribe(trpcClient(shortDeadline.url, { token }));
+    try {
+      await warmUp(subscription, client);
+      await sleep(600); // the subscribing request's own deadline is long past
+      const order = await client.orders.create.mutate({ ...parties, totalCents: 4343 });
+      const [event] = await subscription.waitFor(1);
+      expect(event!.data).toEqual({ type: 'created', order, count: expect.any(Number) });
+    } finally {
+      subscription.unsubscribe();
+      await shortDeadline.close();
+    }
+  });
+
+  test('a client that comes back with its last event id gets what it missed', async () => {
+    const first = subscribe(client);
+    const seen = await warmUp(first, client);
+    first.unsubscribe();
+
+    const missed = await client.orders.create.mutate({ ...parties, totalCents: 11 });
+    await client.orders.update.mutate({ id: missed.id, totalCents: 12 });
+    await client.orders.delete.mutate({ id: missed.id });
+
+    const resumed = subscribe(client, { lastEventId: seen.id });
+    try {
+      const events = await resumed.waitFor(3);
+      expect(events.map((e) => [e.data.type, e.data.order.id])).toEqual([
+        ['created', missed.id],
+        ['updated', missed.id],
+        ['deleted', missed.id],
+      ]);
+      expect(events[0]!.data.order).toEqual(missed);
+      // And it goes on live.
+      const live = await client.orders.create.mutate({ ...parties, totalCents: 13 });
+      const [, , , next] = await resumed.waitFor(4);
+      expect(next!.data.order).toEqual(live);
+    } finally {
+      resumed.unsubscribe();
+    }
+  });
+
+  test('the subscription takes a token from connectionParams or the session cookie, and refuses none', async () => {
+    const viaParams = subscribe(trpcClient(stack.bff.url, { token, viaParams: true }));
+    try {
+      await warmUp(viaParams, client);
+    } finally {
+      viaParams.unsubscribe();
+    }
+
+    const fields = newUser();
+    await rest(stack.bff.url, 'POST', '/api/auth/signup', { body: fields });
+    const login = await fetch(`${stack.bff.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-real-ip': randomAddress() },
+      body: JSON.stringify({ username: fields.username, password: fields.password }),
+    });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const viaCookie = subscribe(trpcClient(stack.bff.url, { headers: { cookie } }));
+    try {
+      await warmUp(viaCookie, client);
+    } finally {
+      viaCookie.unsubscribe();
+    }
+
+    const anonymous = subscribe(trpcClient(stack.bff.url));
+    try {
+      await expect(anonymous.waitFor(1)).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED' } });
+    } finally {
+      anonymous.unsubscribe();
+    }
+    const badId = subscribe(client, { lastEventId: 'yesterday' });
+    try {
+      await expect(badId.waitFor(1)).rejects.toMatchObject({
+        data: { code: 'BAD_REQUEST' },
+        message: expect.stringMatching(/^lastEventId: /),
+      });
+    } finally {
+      badId.unsubscribe();
+    }
+  });
+
+  test('a replica with open subscriptions stops promptly, and its subscribers are told to reconnect', async () => {
+    const leaving = await startTestBff(stack.backend);
+    const subscription = subscribe(trpcClient(leaving.url, { token }));
+    await warmUp(subscription, client);
+    const started = Date.now();
+    await leaving.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    // Not an end: the client is reconnecting (behind Nginx it reaches another replica).
+    expect(subscription.errors).toEqual([]);
+    expect(subscription.states).toContainEqual({ state: 'connecting', code: 'SERVICE_UNAVAILABLE' });
+    expect(subscription.states.at(-1)?.state).toBe('connecting');
+    subscription.unsubscribe();
+  });
+});

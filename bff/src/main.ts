@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { contextFrom, requestContext } from '../../backend/shared/context.js';
+import { createLogger } from '../../backend/shared/logger.js';
+import { registry } from '../../backend/shared/metrics.js';
+import { TokenVerifier } from './auth-cache.js';
+import { createClients } from './clients.js';
+import { loadBffConfig, MAX_BODY_BYTES } from './config.js';
+import { type ContextDeps, createContext, requestIdOf, setRequestId } from './context.js';
+import { logFailure, retryAfterSeconds } from './errors.js';
+import { OrderFeed } from './events.js';
+import { httpDuration, routeOf } from './metrics.js';
+import { createRestHandler } from './rest.js';
+import { appRouter } from './routers/index.js';
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS']);
+
+/**
+ * One BFF replica: tRPC at /trpc, the REST fallback at /api, /healthz, Prometheus /metrics (for
+ * scrapers inside the network: Nginx neither routes it nor may forward it); every response names
+ * the replica (X-Served-By) and the request (X-Request-Id). Each request runs in its request
+ * context (request id and W3C trace), which its log lines and gRPC calls carry on.
+ */
+export async function startBff(env: NodeJS.ProcessEnv = process.env) {
+  const config = loadBffConfig(env);
+  const log = createLogger('bff', config.LOG_LEVEL);
+  const clients = createClients(config);
+  const stopping = new AbortController();
+  const deps: ContextDeps = {
+    clients,
+    tokens: new TokenVerifier(clients.auth),
+    orderFeed: new OrderFeed(log, stopping.signal, config.GRPC_DEADLINE_MS),
+    log,
+    cookieSecure: config.COOKIE_SECURE,
+    deadlineMs: config.GRPC_DEADLINE_MS,
+  };
+
+  const trpc = createHTTPHandler({
+    router: appRouter,
+    basePath: '/trpc/',
+    maxBodySize: MAX_BODY_BYTES,
+    createContext: ({ req, res, info }) => createContext(deps, req, res, info.connectionParams),
+    responseMeta({ type, errors }) {
+      // SSE keeps tRPC's own `no-cache, no-transform` (and X-Accel-Buffering: no) for proxies.
+      if (type === 'subscription') return {};
+      const retryAfter = errors.map(retryAfterSeconds).find((s) => s !== undefined);
+      return { headers: { 'Cache-Control': 'no-store', ...(retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) }) } };
+    },
+    onError: ({ error, path, req }) => logFailure(log, requestIdOf(req), path, error),
+  });
+  const rest = createRestHandler(deps);
+  let replica = config.BFF_REPLICA_NAME ?? '';
+  /** Open SSE responses: ended at once on shutdown so their clients reconnect elsewhere. */
+  const streams = new Set<ServerResponse>();
+
+  const server = createServer((req, res) => {
+    const header = req.headers['x-request-id'];
+    const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    const traceparent = typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined;
+    requestContext.run(contextFrom(requestId, traceparent), () => handle(req, res, requestId));
+  });
+
+  function handle(req: IncomingMessage, res: ServerResponse, requestId: string) {
+    setRequestId(req, requestId);
+    res.setHeader('X-Request-Id', requestId);
+    res.setHeader('X-Served-By', replica);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+
+    const url = new URL(req.url ?? '/', 'http://bff');
+    const started = performance.now();
+    res.once('close', () => {
+      const seconds = (performance.now() - started) / 1000;
+      const method = METHODS.has(req.method ?? '') ? req.method! : 'other';
+      httpDuration.observe({ route: routeOf(url.pathname, req.headers.accept), method, status: String(res.statusCode) }, seconds);
+      // The path only: a query string may carry a token (SSE connectionParams).
+      if (log.isLevelEnabled('debug')) {
+        const ms = Math.round(seconds * 1e4) / 10;
+        log.debug({ requestId, method: req.method, path: url.pathname, status: res.statusCode, ms }, 'request');
+      }
+    });
+    if (url.pathname.startsWith('/trpc/')) {
+      if (req.headers.accept === 'text/event-stream') {
+        streams.add(res);
+        res.once('close', () => streams.delete(res));
+      }
+      return trpc(req, res);
+    }
+    if (url.pathname.startsWith('/api/')) return void rest(req, res, url);
+    if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      return void clients.authReachable().then((ok) => {
+        res.writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+        res.end(JSON.stringify(ok ? { ok: true, replica } : { ok: false, replica, error: 'auth service unreachable' }));
+      });
+    }
+    // Only straight from a scraper: a request that came through Nginx has X-Forwarded-For.
+    if (url.pathname === '/metrics' && (req.method === 'GET' || req.method === 'HEAD') && req.headers['x-forwarded-for'] === undefined) {
+      return void registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' });
+          res.end(text);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'metrics collection failed');
+          res.writeHead(500, { 'Content-Type': 'text/plain' });
+          res.end('metrics collection failed\n');
+        },
+      );
+    }
+    res.writeHead(404, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route ${url.pathname}` } }));
+  }
+
+  // Slow or stalled clients cannot hold a connection open forever (SSE streams are pinged).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 65_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.BFF_PORT, config.BFF_HOST, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  replica ||= `bff-${port}`;
+  log.info({ port, host: config.BFF_HOST, replica }, 'bff listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      log.info({ replica }, 'bff shutting down');
+      // Subscriptions end with SERVICE_UNAVAILABLE, which tells their clients to reconnect.
+      stopping.abort();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_GRACE_MS);
+      setTimeout(() => {
+        for (const res of streams) res.destroy();
+      }, 200).unref();
+      await closed;
+      clearTimeout(grace);
+      clients.close();
+      log.info({ replica }, 'bff stopped');
+    })();
+    return closing;
+  };
+  return { port, replica, log, close };
+}
+
+// `tsx bff/src/main.ts` runs a replica; importing this module (tests, the stack) does not.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  startBff().then(
+    (bff) => {
+      const stop = (signal: string) => {
+        bff.log.info({ signal }, 'signal received');
+        bff.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    },
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,3 @@
+import { partyRouter } from './parties.js';
+
+export const suppliersRouter = partyRouter((clients) => clients.suppliers);

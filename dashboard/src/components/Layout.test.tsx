@@ -1,0 +1,54 @@
+import { createMemoryHistory, MemoryRouter, Route } from '@solidjs/router';
+import { render, screen, waitFor } from '@solidjs/testing-library';
+import { QueryClientProvider } from '@tanstack/solid-query';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { createQueryClient } from '../lib/query-client';
+import { trpc } from '../lib/trpc';
+import { apiError } from '../test-support';
+import { Protected, Shell } from './Layout';
+
+vi.mock('../lib/trpc');
+
+function renderApp(url: string) {
+  const client = createQueryClient();
+  const history = createMemoryHistory();
+  history.set({ value: url });
+  const Customers = () => <h1>Customers page</h1>;
+  render(() => (
+    <QueryClientProvider client={client}>
+      <MemoryRouter history={history} root={Shell}>
+        <Route path="/login" component={() => <h1>Login page</h1>} />
+        <Route path="/" component={Protected}>
+          <Route path="/customers" component={Customers} />
+        </Route>
+      </MemoryRouter>
+    </QueryClientProvider>
+  ));
+  return { history, client };
+}
+
+describe('the signed-in layout', () => {
+  beforeEach(() => {
+    vi.mocked(trpc.auth.me.query).mockReset();
+    vi.mocked(trpc.orders.onChange.subscribe).mockReset();
+    vi.mocked(trpc.orders.onChange.subscribe).mockReturnValue({ unsubscribe: vi.fn() } as never);
+  });
+
+  it('shows the user, the live connection and a way out', async () => {
+    vi.mocked(trpc.auth.me.query).mockResolvedValue({ id: 'u1', username: 'alice', email: 'a@b.co', createdAt: '' });
+    renderApp('/customers');
+    expect(await screen.findByText('alice')).toBeTruthy();
+    expect(screen.getByText('Customers page')).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Log out' })).toBeTruthy();
+    await waitFor(() => expect(trpc.orders.onChange.subscribe).toHaveBeenCalledOnce());
+    expect(screen.getByText('Connecting…')).toBeTruthy();
+  });
+
+  it('sends a signed-out user to log in, remembering the page', async () => {
+    vi.mocked(trpc.auth.me.query).mockRejectedValue(apiError('UNAUTHORIZED', 'token: missing', 401));
+    const { history } = renderApp('/customers?q=acme');
+    await waitFor(() => expect(history.get()).toBe('/login?next=%2Fcustomers%3Fq%3Dacme'));
+    expect(await screen.findByText('Login page')).toBeTruthy();
+    expect(trpc.orders.onChange.subscribe).not.toHaveBeenCalled();
+  });
+});

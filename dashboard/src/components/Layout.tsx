@@ -1,0 +1,129 @@
+import { A, type RouteSectionProps, useLocation, useNavigate } from '@solidjs/router';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/solid-query';
+import { createContext, createEffect, createSignal, on, onCleanup, Show, Suspense, untrack, useContext } from 'solid-js';
+import { type Live, type LiveStatus, startLive } from '../lib/live';
+import { loaded, queries } from '../lib/queries';
+import { handleUnauthorized, loginPath, setUnauthorizedHandler } from '../lib/session';
+import { trpc } from '../lib/trpc';
+import { BlockSkeleton } from './States';
+import { Toasts } from './Toasts';
+
+/** The router's root: sends a signed-out user to the login page (and remembers where they were going). */
+export function Shell(props: RouteSectionProps) {
+  const navigate = useNavigate();
+  const location = useLocation();
+  let redirecting = false;
+  createEffect(
+    on(
+      () => location.pathname,
+      () => {
+        redirecting = false;
+      },
+    ),
+  );
+  setUnauthorizedHandler(() => {
+    const here = untrack(() => location.pathname + location.search);
+    if (redirecting || /^\/(login|signup)\b/.test(here)) return;
+    redirecting = true;
+    navigate(loginPath(here), { replace: true });
+  });
+  return (
+    <>
+      {props.children}
+      <Toasts />
+    </>
+  );
+}
+
+/** What the pages see of the live feed: the connection, and which orders just changed. */
+export interface LiveView {
+  status: () => LiveStatus;
+  changeOf: Live['changeOf'];
+}
+
+export const LiveContext = createContext<LiveView>({ status: (): LiveStatus => 'offline', changeOf: () => undefined });
+export const useLive = () => useContext(LiveContext);
+
+/** The signed-in part of the app: header, live feed, and the page. Pages load in parallel with `auth.me`. */
+export function Protected(props: RouteSectionProps) {
+  const client = useQueryClient();
+  const me = useQuery(() => queries.me());
+  const [live, setLive] = createSignal<Live>();
+
+  // The feed starts once the session is known to be good, and stops with it.
+  createEffect(() => {
+    if (!loaded(me) || untrack(live)) return;
+    setLive(startLive(client, { onUnauthorized: handleUnauthorized }));
+  });
+  onCleanup(() => live()?.stop());
+
+  const view: LiveView = {
+    status: () => live()?.status() ?? 'connecting',
+    changeOf: (id) => live()?.changeOf(id),
+  };
+
+  return (
+    <LiveContext.Provider value={view}>
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      <Header username={loaded(me)?.username} onLogout={() => live()?.stop()} />
+      <main id="main" tabIndex={-1}>
+        <Suspense fallback={<BlockSkeleton label="page" height="16rem" />}>{props.children}</Suspense>
+      </main>
+    </LiveContext.Provider>
+  );
+}
+
+const STATUS_TEXT: Record<LiveStatus, string> = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  offline: 'Offline',
+};
+
+function Header(props: { username: string | undefined; onLogout: () => void }) {
+  const client = useQueryClient();
+  const navigate = useNavigate();
+  const live = useLive();
+  const logout = useMutation(() => ({
+    mutationFn: () => trpc.auth.logout.mutate(),
+    // Gone already or not: either way the user ends up signed out, on the login page.
+    meta: { redirectOn401: false },
+    onSettled: () => {
+      props.onLogout();
+      client.clear();
+      navigate('/login', { replace: true });
+    },
+  }));
+
+  return (
+    <header class="app-header">
+      <A href="/" class="brand" end>
+        pdash
+      </A>
+      <nav aria-label="Main">
+        <A href="/" end>
+          Orders
+        </A>
+        <A href="/customers">Customers</A>
+        <A href="/suppliers">Suppliers</A>
+        <A href="/stats">Stats</A>
+      </nav>
+      <div class="session">
+        <span class={`live-status ${live.status()}`} role="status" title="Live order updates" data-status={live.status()}>
+          <span class="dot" aria-hidden="true" />
+          {STATUS_TEXT[live.status()]}
+        </span>
+        <Show when={props.username} fallback={<span class="skeleton user-skeleton" aria-hidden="true" />}>
+          <span class="user" title="Signed in as">
+            {props.username}
+          </span>
+        </Show>
+        <button type="button" class="secondary" disabled={logout.isPending} onClick={() => logout.mutate()}>
+          Log out
+        </button>
+      </div>
+    </header>
+  );
+}

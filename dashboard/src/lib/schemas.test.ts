@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { orderForm, partyForm, signupForm, validate } from './schemas';
+
+/* The messages are the services' own (auth, party and orders services), so a form says the same as the API would. */
+
+describe('form validation, as the server validates', () => {
+  it('sign up: username, email and password rules', () => {
+    expect(validate(signupForm, { username: 'ab', email: 'x', password: 'short' }).errors).toEqual({
+      username: 'must be 3..32 characters',
+      email: 'must be an email address',
+      password: 'must be 8..128 characters',
+    });
+    expect(validate(signupForm, { username: 'no spaces', email: 'a@b.co', password: 'long enough' }).errors).toEqual({
+      username: 'may hold only letters, digits and _ . -',
+    });
+    expect(validate(signupForm, { username: ' Alice ', email: 'Alice@Example.COM', password: 'long enough' }).data).toEqual({
+      username: 'alice',
+      email: 'alice@example.com',
+      password: 'long enough',
+    });
+  });
+
+  it('customer or supplier: a name, and an email and phone only if well-formed', () => {
+    expect(validate(partyForm, { name: '  ', email: 'nope', phone: 'call me' }).errors).toEqual({
+      name: 'must not be empty',
+      email: 'must be an email address',
+      phone: 'may hold only digits, spaces and + - ( ) . /',
+    });
+    expect(validate(partyForm, { name: 'Acme', email: '', phone: '+1 (555) 010-0100' }).data).toEqual({
+      name: 'Acme',
+      email: '',
+      phone: '+1 (555) 010-0100',
+    });
+  });
+
+  it('order: both parties chosen and a total in cents', () => {
+    expect(validate(orderForm, { customerId: '', supplierId: '', totalCents: '1.234' }).errors).toEqual({
+      customerId: 'choose a customer',
+      supplierId: 'choose a supplier',
+      totalCents: 'must be an amount like 12.34',
+    });
+    const id = 'a'.repeat(24);
+    expect(validate(orderForm, { customerId: id, supplierId: id, totalCents: '10000000000.01' }).errors).toEqual({
+      totalCents: 'must be at most 10,000,000,000.00',
+    });
+    expect(validate(orderForm, { customerId: id, supplierId: id, totalCents: '123.45' }).data).toEqual({
+      customerId: id,
+      supplierId: id,
+      totalCents: 12345,
+    });
+  });
+});

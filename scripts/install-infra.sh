@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what pdash needs beside npm packages, skipping whatever is already there:
+# redis-server, nginx, chromium and docker-compose from Debian, and FerretDB 1.24.2 (a
+# MongoDB-compatible server with an embedded SQLite backend) built from its Go module. Safe to run
+# again. docker-compose (1.29) is only there to check docker-compose.yml in the tests:
+# `docker-compose config` needs no Docker engine.
+set -euo pipefail
+
+FERRETDB_VERSION=v1.24.2
+TOOLS_DIR="${PDASH_TOOLS_DIR:-$HOME/.local/share/pdash}"
+FERRETDB_BIN="$TOOLS_DIR/bin/ferretdb-$FERRETDB_VERSION"
+
+need_apt=()
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+command -v docker-compose >/dev/null || need_apt+=(docker-compose)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing from Debian: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need_apt[@]}"
+fi
+# Debian starts the services it installs; pdash runs its own instances on its own ports.
+for svc in redis-server nginx; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then systemctl stop "$svc" || true; fi
+  if command -v service >/dev/null; then service "$svc" stop >/dev/null 2>&1 || true; fi
+done
+
+if [ ! -x "$FERRETDB_BIN" ]; then
+  command -v go >/dev/null || { echo "Go is needed to build FerretDB (https://go.dev/dl/)" >&2; exit 1; }
+  echo "building FerretDB $FERRETDB_VERSION (a minute or two, once)"
+  # `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2` builds, but the binary panics at
+  # start: the module ships without build/version/version.txt, which FerretDB's release tooling
+  # writes. So: fetch that same module, add the file as FerretDB's docs say, and build it.
+  src_dir=$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  build_dir=$(mktemp -d)
+  trap 'rm -rf "$build_dir"' EXIT
+  cp -r "$src_dir/." "$build_dir/"
+  chmod -R u+w "$build_dir"
+  echo "$FERRETDB_VERSION" > "$build_dir/build/version/version.txt"
+  mkdir -p "$TOOLS_DIR/bin"
+  (cd "$build_dir" && GOFLAGS=-buildvcs=false go build -trimpath -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb)
+  mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
+fi
+"$FERRETDB_BIN" --version | head -1
+echo "infra ready"

@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { baseEnv } from '../../backend/shared/config.js';
+
+/* docs/operations.md names every variable that a process reads, so that it stays the one list. */
+
+const root = join(import.meta.dirname, '../..');
+const read = (file: string) => readFileSync(join(root, file), 'utf8');
+
+/** The keys of the `z.object({…})` / `.extend({…})` environment schemas in a file. */
+const schemaKeys = (file: string) => [...read(file).matchAll(/^\s+([A-Z][A-Z0-9]*_[A-Z0-9_]+): /gm)].map((m) => m[1]!);
+
+test('docs/operations.md documents every environment variable of every process', () => {
+  const docs = read('docs/operations.md');
+  const variables = new Set([
+    ...Object.keys(baseEnv.shape),
+    ...['backend/party/main.ts', 'backend/orders/main.ts', 'backend/auth/main.ts', 'bff/src/config.ts'].flatMap(schemaKeys),
+  ]);
+  expect(variables.size).toBeGreaterThan(20);
+  for (const name of variables) expect(docs, name).toContain(`\`${name}\``);
+});

@@ -1,0 +1,201 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rest, signedIn, trpcClient, trpcError } from '../../bff/src/test-support.js';
+import { startTestStack, type TestStack } from '../support/stack.js';
+
+/** The stack as users meet it: Nginx in front of two BFF replicas, every service its own process. */
+let stack: TestStack;
+let token: string;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  ({ accessToken: token } = await signedIn(stack.url));
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('nginx in front', () => {
+  it('keeps a request id it is given, makes one otherwise, and names the replica that answered', async () => {
+    const given = await fetch(`${stack.url}/healthz`, { headers: { 'x-request-id': 'test-req-42' } });
+    expect(given.status).toBe(200);
+    expect(given.headers.get('x-request-id')).toBe('test-req-42');
+    expect(given.headers.get('x-served-by')).toMatch(/^bff-[12]$/);
+    const made = await fetch(`${stack.url}/healthz`, { headers: { 'x-request-id': 'bad id with spaces' } });
+    expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('balances over both replicas', async () => {
+    const servedBy = new Set<string>();
+    await Promise.all(
+      Array.from({ length: 30 }, async () => {
+        const res = await rest(stack.url, 'GET', '/api/customers', { token });
+        expect(res.status).toBe(200);
+        servedBy.add(res.headers.get('x-served-by') ?? '');
+      }),
+    );
+    expect([...servedBy].sort()).toEqual(['bff-1', 'bff-2']);
+  });
+
+  it('sends security headers on pages and API answers, and compresses JSON', async () => {
+    for (const path of ['/', '/api/openapi.json', '/orders/some/deep/link']) {
+      const res = await fetch(`${stack.url}${path}`, { headers: { 'accept-encoding': 'gzip' } });
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-security-policy')).toMatch(/script-src 'self'(;|$)/);
+      expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    }
+    // fetch decompresses transparently; the header says what travelled.
+    const json = await fetch(`${stack.url}/api/openapi.json`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(json.headers.get('content-encoding')).toBe('gzip');
+    expect(((await json.json()) as { openapi: string }).openapi).toMatch(/^3\./);
+  });
+
+  it('serves the single-page app for unknown paths and the API docs page', async () => {
+    const page = await fetch(`${stack.url}/customers/123`);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain('<title>');
+    const docs = await fetch(`${stack.url}/api/docs`);
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).not.toMatch(/<script>(?!<\/script>)/);
+  });
+
+  it('refuses a 2 MiB body with 413 before it reaches a replica', async () => {
+    const body = JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) });
+    for (const path of ['/api/customers', '/trpc/customers.create']) {
+      const res = await fetch(`${stack.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body,
+      });
+      expect(res.status, path).toBe(413);
+    }
+  });
+});
+
+describe('the API through nginx', () => {
+  it('runs a business day over REST with the contract status codes', async () => {
+    expect((await rest(stack.url, 'GET', '/api/customers')).status).toBe(401);
+    const customer = await rest(stack.url, 'POST', '/api/customers', { token, body: { name: 'Through Nginx' } });
+    expect(customer.status).toBe(201);
+    const supplier = await rest(stack.url, 'POST', '/api/suppliers', { token, body: { name: 'Nginx Supplies' } });
+    const order = await rest(stack.url, 'POST', '/api/orders', {
+      token,
+      body: { customerId: customer.body.id, supplierId: supplier.body.id, totalCents: 4200 },
+    });
+    expect(order.status).toBe(201);
+    expect(order.body).toMatchObject({ customerName: 'Through Nginx', supplierName: 'Nginx Supplies', totalCents: 4200, version: 1 });
+    const missing = await rest(stack.url, 'POST', '/api/orders', {
+      token,
+      body: { customerId: '0123456789abcdef01234567', supplierId: supplier.body.id, totalCents: 1 },
+    });
+    expect(missing.status).toBe(422);
+    expect(missing.body.error.message).toMatch(/customerId/);
+    const stale = await rest(stack.url, 'PATCH', `/api/orders/${order.body.id}`, { token, body: { totalCents: 1, version: 7 } });
+    expect(stale.status).toBe(409);
+    expect((await rest(stack.url, 'DELETE', `/api/customers/${customer.body.id}`, { token })).status).toBe(409);
+    expect((await rest(stack.url, 'DELETE', `/api/orders/${order.body.id}`, { token })).status).toBe(200);
+    expect((await rest(stack.url, 'GET', `/api/orders/${order.body.id}`, { token })).status).toBe(404);
+    expect((await rest(stack.url, 'DELETE', `/api/customers/${customer.body.id}`, { token })).status).toBe(200);
+    expect((await rest(stack.url, 'GET', '/api/customers/not-an-id', { token })).status).toBe(400);
+  });
+
+  it('streams an order event to a subscriber and resumes from the last event id', async () => {
+    const client = trpcClient(stack.url, { token });
+    const customer = await client.customers.create.mutate({ name: 'Live customer' });
+    const supplier = await client.suppliers.create.mutate({ name: 'Live supplier' });
+    const seen: { id: string; type: string; orderId: string }[] = [];
+    const subscription = client.orders.onChange.subscribe(undefined, {
+      onData: ({ id, data }) => seen.push({ id, type: data.type, orderId: data.order.id }),
+    });
+    const waitFor = async (check: () => boolean) => {
+      for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(check()).toBe(true);
+    };
+    try {
+      await new Promise((r) => setTimeout(r, 500)); // the stream is open
+      const order = await client.orders.create.mutate({ customerId: customer.id, supplierId: supplier.id, totalCents: 100 });
+      await waitFor(() => seen.some((e) => e.orderId === order.id && e.type === 'created'));
+      subscription.unsubscribe();
+      const lastEventId = seen.at(-1)!.id;
+      await client.orders.update.mutate({ id: order.id, totalCents: 200 });
+      await client.orders.delete.mutate({ id: order.id });
+      const resumed: string[] = [];
+      const again = client.orders.onChange.subscribe({ lastEventId }, { onData: ({ data }) => resumed.push(data.type) });
+      await waitFor(() => resumed.length >= 2);
+      again.unsubscribe();
+      expect(resumed.slice(0, 2)).toEqual(['updated', 'deleted']);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it('loses no idempotent request while a replica is killed', async () => {
+    const failures: number[] = [];
+    let done = 0;
+    const load = Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const until = Date.now() + 3_000;
+        while (Date.now() < until) {
+          const res = await rest(stack.url, 'GET', '/api/customers?limit=5', { token });
+          if (res.status !== 200) failures.push(res.status);
+          done++;
+        }
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    stack.supervisor.signal('bff-1', 'SIGKILL');
+    await load;
+    expect(done).toBeGreaterThan(50);
+    expect(failures).toEqual([]);
+    // The supervisor restarts the killed replica; both serve again.
+    await expect.poll(async () => (await fetch(`${stack.url}/healthz`)).status, { timeout: 15_000 }).toBe(200);
+  });
+
+  it('answers tRPC errors with the contract codes', async () => {
+    await trpcError(trpcClient(stack.url).customers.list.query(), 'UNAUTHORIZED');
+    await trpcError(trpcClient(stack.url, { token: `${token}x` }).auth.me.query(), 'UNAUTHORIZED');
+    await trpcError(trpcClient(stack.url, { token }).orders.byId.query({ id: 'zz' }), 'BAD_REQUEST', /id/);
+  });
+});
+
+describe('the scripts against the stack', () => {
+  const run = promisify(execFile);
+  const tsx = join(import.meta.dirname, '../../node_modules/.bin/tsx');
+
+  it('seeds data with the seed script and reads it with the CLI', async () => {
+    const config = mkdtempSync(join(tmpdir(), 'pdash-cli-'));
+    const env = { ...process.env, PDASH_URL: stack.url, XDG_CONFIG_HOME: config };
+    try {
+      const seeded = await run(tsx, ['scripts/seed.ts', '--customers', '4', '--suppliers', '2', '--orders', '6', '--username', 'seeder'], {
+        env,
+      });
+      expect(seeded.stdout).toMatch(/seeded 4 customers, 2 suppliers and 6 orders/);
+
+      await run(tsx, ['scripts/cli.ts', 'login', 'seeder', '--password', 'demo-password'], { env });
+      const sessionFile = join(config, 'pdash', 'session.json');
+      expect(statSync(sessionFile).mode & 0o777).toBe(0o600);
+      expect(JSON.parse(readFileSync(sessionFile, 'utf8')).accessToken).toBeTruthy();
+
+      const orders = JSON.parse((await run(tsx, ['scripts/cli.ts', 'orders', 'list', '--limit', '100', '--json'], { env })).stdout);
+      expect(orders.total).toBeGreaterThanOrEqual(6);
+      const created = JSON.parse(
+        (await run(tsx, ['scripts/cli.ts', 'customers', 'create', '--name', 'From the CLI', '--json'], { env })).stdout,
+      );
+      expect(created).toMatchObject({ name: 'From the CLI', version: 1 });
+      const table = (await run(tsx, ['scripts/cli.ts', 'customers', 'list', '--q', 'From the CLI'], { env })).stdout;
+      expect(table).toMatch(/From the CLI/);
+      const failed = await run(tsx, ['scripts/cli.ts', 'customers', 'get', 'nope'], { env }).catch((err) => err);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toMatch(/400.*id/);
+    } finally {
+      rmSync(config, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuthServiceDefinition } from '@pdash/proto/auth/v1/auth';
+import { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers';
+import { OrdersServiceDefinition } from '@pdash/proto/orders/v1/orders';
+import { SuppliersServiceDefinition } from '@pdash/proto/suppliers/v1/suppliers';
+import { MongoClient } from 'mongodb';
+import { inject } from 'vitest';
+import { startPartyService } from '../../backend/party/main.js';
+import { createServiceClient } from '../../backend/shared/grpc-client.js';
+import type { RunningService } from '../../backend/shared/server.js';
+import { freePort, type RedisServer, startRedis } from '../../scripts/lib/infra.js';
+
+export type ServiceName = 'customers' | 'suppliers' | 'orders' | 'auth';
+
+const STARTERS: Record<ServiceName, (env: NodeJS.ProcessEnv) => Promise<RunningService>> = {
+  customers: (env) => startPartyService('customers', env),
+  suppliers: (env) => startPartyService('suppliers', env),
+  orders: async (env) => (await import('../../backend/orders/main.js')).startOrdersService(env),
+  auth: async (env) => (await import('../../backend/auth/main.js')).startAuthService(env),
+};
+
+/**
+ * Real backend services for one test file, in this process, over real gRPC on free loopback
+ * ports, against the run's FerretDB (a database of the file's own) and a Redis of the file's own.
+ */
+export async function startBackend(services: ServiceName[], extraEnv: NodeJS.ProcessEnv = {}) {
+  const redis = await startRedis();
+  const mongoUrl = inject('mongoUrl');
+  const dbName = `test_${randomBytes(6).toString('hex')}`;
+  const ports = Object.fromEntries(await Promise.all(services.map(async (s) => [s, await freePort()] as const))) as Record<
+    ServiceName,
+    number
+  >;
+  const addr = (s: ServiceName) => `127.0.0.1:${ports[s] ?? 1}`;
+  const keyDir = mkdtempSync(join(tmpdir(), 'pdash-test-keys-'));
+  const env: NodeJS.ProcessEnv = {
+    AUTH_KEY_FILE: join(keyDir, 'dev-signing-key.pem'),
+    MONGO_URL: mongoUrl,
+    MONGO_DB: dbName,
+    REDIS_URL: redis.url,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    CUSTOMERS_ADDR: addr('customers'),
+    SUPPLIERS_ADDR: addr('suppliers'),
+    ORDERS_ADDR: addr('orders'),
+    AUTH_ADDR: addr('auth'),
+    SHUTDOWN_GRACE_MS: '1000',
+    ...extraEnv,
+  };
+  const running = new Map<ServiceName, RunningService>();
+  const start = async (s: ServiceName) => {
+    running.set(s, await STARTERS[s]({ ...env, GRPC_PORT: String(ports[s]) }));
+  };
+  for (const s of services) await start(s);
+
+  const mongo = new MongoClient(mongoUrl);
+  const db = mongo.db(dbName);
+  const channels = {
+    customers: createServiceClient(CustomersServiceDefinition, addr('customers')),
+    suppliers: createServiceClient(SuppliersServiceDefinition, addr('suppliers')),
+    orders: createServiceClient(OrdersServiceDefinition, addr('orders')),
+    auth: createServiceClient(AuthServiceDefinition, addr('auth')),
+  };
+  return {
+    env,
+    ports,
+    redis: redis as RedisServer,
+    db,
+    customers: channels.customers.client,
+    suppliers: channels.suppliers.client,
+    orders: channels.orders.client,
+    auth: channels.auth.client,
+    /** Stops one service (graceful) so a test can see what its absence does, and starts it again. */
+    async stopService(s: ServiceName) {
+      await running.get(s)?.shutdown();
+      running.delete(s);
+    },
+    startService: start,
+    async stop() {
+      for (const c of Object.values(channels)) c.close();
+      await Promise.all([...running.values()].map((r) => r.shutdown()));
+      await mongo
+        .db(dbName)
+        .dropDatabase()
+        .catch(() => {});
+      await mongo.close();
+      await redis.stop();
+      rmSync(keyDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type Backend = Awaited<ReturnType<typeof startBackend>>;
