@@ -2,13 +2,14 @@
  * `npm run cli -- <command>`: pdash from the terminal, over the public tRPC API (typed by AppRouter).
  * Run `npm run cli -- help` for the commands. `--json` prints machine-readable output.
  */
+import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { TRPCClientError } from '@trpc/client';
-import { createClient, type PdashClient } from './lib/client.js';
+import { createClient, type PdashClient, retryUnavailable } from './lib/client.js';
 
 const HELP = `usage: npm run cli -- <command> [options]
 
@@ -167,14 +168,16 @@ async function orders(action: string | undefined, id: string | undefined) {
     }
     case 'get':
       return print(await client.orders.byId.query({ id: need(id, 'id') }));
-    case 'create':
-      return print(
-        await client.orders.create.mutate({
-          customerId: need(opts.customer, '--customer'),
-          supplierId: need(opts.supplier, '--supplier'),
-          totalCents: need(int('total-cents', opts['total-cents']), '--total-cents'),
-        }),
-      );
+    case 'create': {
+      const input = {
+        customerId: need(opts.customer, '--customer'),
+        supplierId: need(opts.supplier, '--supplier'),
+        totalCents: need(int('total-cents', opts['total-cents']), '--total-cents'),
+        // A 503 may come after the order was made: the retries send the same key and get that order.
+        idempotencyKey: `cli-${randomUUID()}`,
+      };
+      return print(await retryUnavailable(() => client.orders.create.mutate(input)));
+    }
     case 'update':
       return print(
         await client.orders.update.mutate({

@@ -4,10 +4,11 @@
  * progress bar. Signs the user up first when needed. `seed()` is also used by `npm start`.
  */
 
+import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { TRPCClientError } from '@trpc/client';
-import { createClient, inBatches, type PdashClient } from './lib/client.js';
+import { createClient, inBatches, type PdashClient, retryUnavailable } from './lib/client.js';
 
 export const DEMO_USER = { username: 'demo', email: 'demo@example.com', password: 'demo-password' };
 
@@ -84,7 +85,10 @@ export async function seed(
       totalCents: Math.round(500 + rand() * 250_000),
     })),
     concurrency,
-    (input) => client.orders.create.mutate(input),
+    (input) => {
+      const idempotencyKey = `seed-${randomUUID()}`;
+      return retryUnavailable(() => client.orders.create.mutate({ ...input, idempotencyKey }));
+    },
     tick,
   );
   return { customers, suppliers };

@@ -9,6 +9,7 @@ import { createRedis } from '../shared/redis.js';
 import { runMain, startService } from '../shared/server.js';
 import { OrderEventLog, READ_BLOCK_MS } from './events.js';
 import { Parties } from './parties.js';
+import { OrderRequests } from './requests.js';
 import { createOrdersService } from './service.js';
 import { OrdersStore } from './store.js';
 
@@ -43,6 +44,7 @@ export function startOrdersService(env: NodeJS.ProcessEnv = process.env) {
         parties: new Parties(customers.client, suppliers.client),
         events,
         claims: new Claims(db, 'orders_claims'),
+        requests: new OrderRequests(db),
       });
       return {
         names: [OrdersServiceDefinition.fullName],

@@ -167,7 +167,11 @@ describe('pending orders', () => {
   it('a create that outlives the TTL cannot confirm an order a delete already discarded', async () => {
     const { id } = await backend.customers.create({ name: 'slow create' });
     const store = new OrdersStore(backend.db);
-    const doc = await store.insertPending({ customerId: new ObjectId(id), supplierId: new ObjectId(supplierId), totalCents: 1 });
+    const doc = await store.insertPending(new ObjectId(), {
+      customerId: new ObjectId(id),
+      supplierId: new ObjectId(supplierId),
+      totalCents: 1,
+    });
     // The process stalls past the TTL: age its pending mark as time would.
     await orders().updateOne({ _id: doc._id }, { $set: { pendingSince: longAgo() } });
     expect(await store.countReferences('customerId', new ObjectId(id))).toEqual({ count: 0, pending: 0 });

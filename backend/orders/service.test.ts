@@ -99,6 +99,92 @@ describe('Create', () => {
   });
 });
 
+describe('Create with an idempotency key', () => {
+  const requests = () => backend.db.collection<{ _id: string; orderId: ObjectId; at: Date }>('order_requests');
+  const key = () => `user:${new ObjectId().toHexString()}`;
+
+  it('returns the first order for a repeat, making one order and one record', async () => {
+    const idempotencyKey = key();
+    const before = await orders().countDocuments();
+    const first = await backend.orders.create({ customerId, supplierId, totalCents: 700, idempotencyKey });
+    const again = await backend.orders.create({ customerId, supplierId, totalCents: 700, idempotencyKey });
+    expect(again).toEqual(first);
+    expect(await orders().countDocuments()).toBe(before + 1);
+    expect(await requests().findOne({ _id: idempotencyKey })).toMatchObject({ orderId: new ObjectId(first.id) });
+    // Without a key, the same fields make another order.
+    const other = await backend.orders.create({ customerId, supplierId, totalCents: 700 });
+    expect(other.id).not.toBe(first.id);
+  });
+
+  it('makes exactly one order of 20 concurrent creates with one key', async () => {
+    const idempotencyKey = key();
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => backend.orders.create({ customerId, supplierId, totalCents: 701, idempotencyKey })),
+    );
+    const made = new Set(results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.id] : [])));
+    expect(made.size).toBe(1);
+    // The ones that came while the first was still at work are told to try again, and then get it.
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toEqual(rejection(Status.UNAVAILABLE, 'still being created'));
+    const retried = await backend.orders.create({ customerId, supplierId, totalCents: 701, idempotencyKey });
+    expect(made).toEqual(new Set([retried.id]));
+    expect(await orders().countDocuments({ totalCents: 701 })).toBe(1);
+  });
+
+  it('refuses the key for different fields, naming it, making nothing', async () => {
+    const idempotencyKey = key();
+    await backend.orders.create({ customerId, supplierId, totalCents: 702, idempotencyKey });
+    const before = await orders().countDocuments();
+    await expect(backend.orders.create({ customerId, supplierId, totalCents: 703, idempotencyKey })).rejects.toEqual(
+      rejection(Status.INVALID_ARGUMENT, 'idempotencyKey: was already used for a different order'),
+    );
+    expect(await orders().countDocuments()).toBe(before);
+  });
+
+  it('frees the key of a create whose reference check failed, so a retry runs afresh', async () => {
+    const idempotencyKey = key();
+    const missing = unknownId();
+    for (let i = 0; i < 2; i++) {
+      await expect(backend.orders.create({ customerId: missing, supplierId, totalCents: 704, idempotencyKey })).rejects.toEqual(
+        rejection(Status.FAILED_PRECONDITION, 'customerId'),
+      );
+    }
+    expect(await requests().countDocuments({ _id: idempotencyKey })).toBe(0);
+  });
+
+  it('answers NOT_FOUND for the key of an order deleted since; a key past 24 hours is free again', async () => {
+    const idempotencyKey = key();
+    const order = await backend.orders.create({ customerId, supplierId, totalCents: 705, idempotencyKey });
+    await backend.orders.delete({ id: order.id });
+    // As if the delete came more than the pending window after the create.
+    await requests().updateOne({ _id: idempotencyKey }, { $set: { at: new Date(Date.now() - 60_000) } });
+    await expect(backend.orders.create({ customerId, supplierId, totalCents: 705, idempotencyKey })).rejects.toEqual(
+      rejection(Status.NOT_FOUND, `order ${order.id}, made with this idempotencyKey, has been deleted since`),
+    );
+    await requests().updateOne({ _id: idempotencyKey }, { $set: { at: new Date(Date.now() - 25 * 3_600_000) } });
+    const again = await backend.orders.create({ customerId, supplierId, totalCents: 705, idempotencyKey });
+    expect(again.id).not.toBe(order.id);
+  });
+
+  it('takes over from a create that died with its order pending', async () => {
+    const idempotencyKey = key();
+    const order = await backend.orders.create({ customerId, supplierId, totalCents: 706, idempotencyKey });
+    // What a create that died before confirming leaves: its order pending, long ago.
+    await orders().updateOne({ _id: new ObjectId(order.id) }, { $set: { pendingSince: new Date(Date.now() - 60_000) } });
+    const again = await backend.orders.create({ customerId, supplierId, totalCents: 706, idempotencyKey });
+    expect(again.id).not.toBe(order.id);
+    expect(await orders().countDocuments({ _id: new ObjectId(order.id) })).toBe(0);
+    expect(await backend.orders.get({ id: again.id })).toEqual(again);
+  });
+
+  it('refuses an empty or overlong key', async () => {
+    for (const idempotencyKey of ['', 'k'.repeat(201)]) {
+      await expect(backend.orders.create({ customerId, supplierId, totalCents: 1, idempotencyKey })).rejects.toEqual(
+        rejection(Status.INVALID_ARGUMENT, 'idempotencyKey: '),
+      );
+    }
+  });
+});
+
 describe('Get and Delete', () => {
   it('Get: INVALID_ARGUMENT for a bad id, NOT_FOUND for an unknown one or one still pending', async () => {
     await expect(backend.orders.get({ id: 'zzz' })).rejects.toEqual(rejection(Status.INVALID_ARGUMENT, 'id: '));

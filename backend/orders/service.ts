@@ -1,5 +1,5 @@
-import { OrderEventType, type OrdersServiceImplementation } from '@pdash/proto/orders/v1/orders';
-import type { ObjectId } from 'mongodb';
+import { type Order, OrderEventType, type OrdersServiceImplementation } from '@pdash/proto/orders/v1/orders';
+import { ObjectId } from 'mongodb';
 import { z } from 'zod';
 import type { Claims } from '../shared/claims.js';
 import { invalidArgument, notFound, parseRequest, ServerError, Status, versionConflict } from '../shared/errors.js';
@@ -8,7 +8,8 @@ import { DEFAULT_LIMIT, MAX_LIMIT } from '../shared/pagination.js';
 import { limitField } from '../shared/validation.js';
 import { type OrderEventLog, parseEventId } from './events.js';
 import type { Parties } from './parties.js';
-import { type OrderChanges, type OrderDoc, type OrdersStore, toOrder, utcDay } from './store.js';
+import type { CreateFields, OrderRequestDoc, OrderRequests } from './requests.js';
+import { type OrderChanges, type OrderDoc, type OrdersStore, PENDING_TTL_MS, toOrder, utcDay } from './store.js';
 
 const MAX_TOTAL_CENTS = 1e12;
 export const totalCents = z
@@ -18,6 +19,9 @@ export const totalCents = z
   .max(MAX_TOTAL_CENTS, `must be at most ${MAX_TOTAL_CENTS}`);
 
 const createSchema = z.object({ totalCents });
+const idempotencyKeySchema = z.object({
+  idempotencyKey: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
+});
 const updateSchema = z.object({
   totalCents: totalCents.optional(),
   expectedVersion: z.number().int().min(1, 'must be 1 or more').optional(),
@@ -47,9 +51,12 @@ export function createOrdersService(deps: {
   parties: Parties;
   events: OrderEventLog;
   claims: Claims;
+  requests: OrderRequests;
 }): OrdersServiceImplementation {
-  const { store, parties, events, claims } = deps;
+  const { store, parties, events, claims, requests } = deps;
   const missing = (id: string) => notFound(`no order ${id}`);
+  const stillCreating = () =>
+    new ServerError(Status.UNAVAILABLE, 'an order with this idempotencyKey is still being created; try again shortly');
 
   /**
    * Starts counting the orders for a change's event, alongside the change where the count does not
@@ -59,6 +66,33 @@ export function createOrdersService(deps: {
     const counting = store.countOrders();
     counting.catch(() => {});
     return counting;
+  }
+
+  /**
+   * For a create whose idempotency key an earlier create took: the order that one made (as it is
+   * now), or undefined when it made none and its key is free again. INVALID_ARGUMENT when the
+   * earlier create asked for another order; UNAVAILABLE while it is still at work; NOT_FOUND when
+   * its order has been deleted since.
+   */
+  async function orderMadeFor(earlier: OrderRequestDoc, fields: CreateFields): Promise<Order | undefined> {
+    if (
+      !earlier.customerId.equals(fields.customerId) ||
+      !earlier.supplierId.equals(fields.supplierId) ||
+      earlier.totalCents !== fields.totalCents
+    )
+      throw invalidArgument('idempotencyKey', 'was already used for a different order');
+    const doc = await store.getAny(earlier.orderId);
+    if (doc && doc.pendingSince === undefined) return toOrder(doc);
+    const id = earlier.orderId.toHexString();
+    const abandoned = Date.now() - (doc?.pendingSince ?? earlier.at).getTime() > PENDING_TTL_MS;
+    if (!abandoned) throw stillCreating();
+    // The earlier create died before it finished (or its order was deleted since).
+    if (doc) {
+      await store.dropAbandoned(doc._id);
+      await requests.release(earlier._id, earlier.orderId);
+      return undefined;
+    }
+    throw notFound(`order ${id}, made with this idempotencyKey, has been deleted since`);
   }
 
   /** The order, or NOT_FOUND; with `expectedVersion`, ABORTED unless the order is at that version. */
@@ -97,19 +131,46 @@ export function createOrdersService(deps: {
 
   return {
     async create(request) {
-      const customerId = parseId(request.customerId, 'customerId');
-      const supplierId = parseId(request.supplierId, 'supplierId');
-      const { totalCents } = parseRequest(createSchema, request);
-      const doc = await store.insertPending({ customerId, supplierId, totalCents });
+      const fields: CreateFields = {
+        customerId: parseId(request.customerId, 'customerId'),
+        supplierId: parseId(request.supplierId, 'supplierId'),
+        totalCents: parseRequest(createSchema, request).totalCents,
+      };
+      const { idempotencyKey: key } = parseRequest(idempotencyKeySchema, request);
+      const orderId = new ObjectId();
+      // A repeated create returns what the first one made (requests.ts), or makes the order afresh
+      // when the first one made none in the end.
+      for (let attempt = 0; key; attempt++) {
+        const earlier = await requests.claim(key, orderId, fields);
+        if (!earlier) break;
+        const made = await orderMadeFor(earlier, fields);
+        if (made) return made;
+        if (attempt > 0) throw stillCreating();
+      }
+      // From here on, a create that makes no order frees its key for the retry.
+      const releaseKey = async () => {
+        if (key) await requests.release(key, orderId).catch(() => {});
+      };
+      let doc: OrderDoc;
+      try {
+        doc = await store.insertPending(orderId, fields);
+      } catch (err) {
+        await releaseKey();
+        throw err;
+      }
       // The new order is in the collection from now on, pending or not, so the count can start now.
       const orderCount = startCount();
       try {
         await parties.ensureReferable({ customerId: request.customerId, supplierId: request.supplierId });
       } catch (err) {
         await store.discardPending(doc._id);
+        await releaseKey();
         throw err;
       }
-      if (!(await store.confirm(doc._id))) throw new ServerError(Status.UNAVAILABLE, 'the order took too long to create; try again');
+      if (!(await store.confirm(doc._id))) {
+        await releaseKey();
+        throw new ServerError(Status.UNAVAILABLE, 'the order took too long to create; try again');
+      }
       const order = toOrder(doc);
       await events.publish(OrderEventType.ORDER_EVENT_TYPE_CREATED, order, orderCount);
       return order;

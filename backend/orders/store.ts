@@ -106,10 +106,10 @@ export class OrdersStore {
   }
 
   /** First step of a create: the order exists for Count, but for no one else yet. */
-  async insertPending(fields: { customerId: ObjectId; supplierId: ObjectId; totalCents: number }): Promise<OrderDoc> {
+  async insertPending(_id: ObjectId, fields: { customerId: ObjectId; supplierId: ObjectId; totalCents: number }): Promise<OrderDoc> {
     const now = new Date();
     const doc: OrderDoc = {
-      _id: new ObjectId(),
+      _id,
       ...fields,
       createdAt: now,
       updatedAt: now,
@@ -129,6 +129,17 @@ export class OrdersStore {
   /** Removes a pending order whose references did not check out (only its create knows its id). */
   async discardPending(id: ObjectId) {
     await this.collection.deleteOne({ _id: id });
+  }
+
+  /** An order, pending or not (for a repeated create: see requests.ts). */
+  async getAny(id: ObjectId): Promise<OrderDoc | null> {
+    return this.collection.findOne({ _id: id });
+  }
+
+  /** Removes an order left pending past PENDING_TTL_MS by a create that died; false when there is none. */
+  async dropAbandoned(id: ObjectId): Promise<boolean> {
+    const abandonedBefore = new Date(Date.now() - PENDING_TTL_MS);
+    return (await this.collection.deleteOne({ _id: id, pendingSince: { $lt: abandonedBefore } })).deletedCount > 0;
   }
 
   /** A visible order, or null: one still being created does not exist yet for readers. */
@@ -213,7 +224,7 @@ export class OrdersStore {
    */
   async countReferences(field: PartyField, id: ObjectId) {
     const counts = await this.referenceCounts(field, id);
-    if (counts.pending > 0 && (await this.dropAbandoned(field, id))) return this.referenceCounts(field, id);
+    if (counts.pending > 0 && (await this.dropAbandonedReferences(field, id))) return this.referenceCounts(field, id);
     return counts;
   }
 
@@ -236,7 +247,7 @@ export class OrdersStore {
     return { count, pending };
   }
 
-  private async dropAbandoned(field: PartyField, id: ObjectId): Promise<boolean> {
+  private async dropAbandonedReferences(field: PartyField, id: ObjectId): Promise<boolean> {
     const abandonedBefore = new Date(Date.now() - PENDING_TTL_MS);
     const [creates, updates] = await Promise.all([
       this.collection.deleteMany({ [field]: id, pendingSince: { $lt: abandonedBefore } }),

@@ -2,6 +2,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { rpcDuration } from '../../backend/shared/metrics.js';
+import { openApiDocument } from './rest.js';
 import { missingId, rest, signedIn, startStack, type TrpcClient, trpcError } from './test-support.js';
 
 let stack: Awaited<ReturnType<typeof startStack>>;
@@ -206,6 +207,24 @@ describe('orders via tRPC', () => {
     await trpcError(client.orders.byId.query({ id: 'ab'.repeat(13) }), 'BAD_REQUEST', /^id: /);
   });
 
+  test('an idempotencyKey makes a retried create return the first order; keys are per user', async () => {
+    const customer = await client.customers.create.mutate({ name: 'Once C' });
+    const supplier = await client.suppliers.create.mutate({ name: 'Once S' });
+    const input = { customerId: customer.id, supplierId: supplier.id, totalCents: 321, idempotencyKey: `retry-${missingId()}` };
+    const first = await client.orders.create.mutate(input);
+    expect(await client.orders.create.mutate(input)).toEqual(first);
+    expect((await client.orders.list.query({ customerId: customer.id })).total).toBe(1);
+    await trpcError(
+      client.orders.create.mutate({ ...input, totalCents: 322 }),
+      'BAD_REQUEST',
+      /^idempotencyKey: was already used for a different order/,
+    );
+    // Another user's create with the same key is another order.
+    const other = await signedIn(url);
+    expect((await other.client.orders.create.mutate(input)).id).not.toBe(first.id);
+    await trpcError(client.orders.create.mutate({ ...input, idempotencyKey: 'has space' }), 'BAD_REQUEST', /^idempotencyKey: /);
+  });
+
   test('stats', async () => {
     const customer = await client.customers.create.mutate({ name: 'Stat C' });
     const supplier = await client.suppliers.create.mutate({ name: 'Stat S' });
@@ -297,6 +316,25 @@ describe('REST fallback', () => {
     });
     expect(await call('DELETE', `/api/orders/${id}`)).toMatchObject({ status: 200, body: { id } });
     expect(await call('DELETE', `/api/orders/${id}`)).toMatchObject({ status: 404 });
+  });
+
+  test('orders: the Idempotency-Key header makes a retried POST return the first order', async () => {
+    const customer = (await call('POST', '/api/customers', { name: 'Rest Once C' })).body;
+    const supplier = (await call('POST', '/api/suppliers', { name: 'Rest Once S' })).body;
+    const body = { customerId: customer.id, supplierId: supplier.id, totalCents: 55 };
+    const headers = { 'idempotency-key': `rest-${missingId()}` };
+    const first = await rest(url, 'POST', '/api/orders', { token, body, headers });
+    expect(first.status).toBe(201);
+    expect(await rest(url, 'POST', '/api/orders', { token, body, headers })).toMatchObject({ status: 201, body: first.body });
+    // The same key in the body is the same request; a different one is refused.
+    expect(await call('POST', '/api/orders', { ...body, idempotencyKey: headers['idempotency-key'] })).toMatchObject({ body: first.body });
+    expect(await rest(url, 'POST', '/api/orders', { token, body: { ...body, idempotencyKey: 'other' }, headers })).toMatchObject({
+      status: 400,
+      body: { error: { message: 'idempotencyKey: differs from the Idempotency-Key header' } },
+    });
+    expect((await call('GET', `/api/orders?customerId=${customer.id}`)).body.total).toBe(1);
+    const post = openApiDocument().paths['/api/orders']!.post as { parameters: { name: string; in: string }[] };
+    expect(post.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header' }));
   });
 
   test('unknown routes, methods, media types and broken JSON', async () => {

@@ -139,6 +139,7 @@ export function createRestHandler(deps: ContextDeps) {
       const values = route.pattern.exec(url.pathname)!.slice(1);
       const params = Object.fromEntries(route.params.map((name, i) => [name, decodePathSegment(name, values[i]!)]));
       const body = route.method === 'POST' || route.method === 'PATCH' ? await readJsonBody(req) : {};
+      if (route.input?.properties?.[IDEMPOTENCY_FIELD]) takeIdempotencyKey(req, body);
       const input = route.input ? { ...queryInput(url, route.input), ...body, ...params } : undefined;
 
       const caller = createCaller(createContext(deps, req, res));
@@ -151,6 +152,17 @@ export function createRestHandler(deps: ContextDeps) {
       sendError(res, err, deps.log, req, url);
     }
   };
+}
+
+const IDEMPOTENCY_FIELD = 'idempotencyKey';
+
+/** The `Idempotency-Key` header, HTTP's usual place for it, as the body's `idempotencyKey`. */
+function takeIdempotencyKey(req: IncomingMessage, body: Record<string, unknown>) {
+  const header = req.headers['idempotency-key'];
+  if (typeof header !== 'string') return;
+  if (body[IDEMPOTENCY_FIELD] !== undefined && body[IDEMPOTENCY_FIELD] !== header)
+    throw new HttpProblem(400, 'BAD_REQUEST', `${IDEMPOTENCY_FIELD}: differs from the Idempotency-Key header`);
+  body[IDEMPOTENCY_FIELD] = header;
 }
 
 function decodePathSegment(name: string, segment: string) {
@@ -324,6 +336,8 @@ export function openApiDocument() {
       }
     } else if (rest && Object.keys(rest.properties ?? {}).length > 0) {
       operation.requestBody = { required: true, content: { 'application/json': { schema: rest } } };
+      const key = rest.properties?.[IDEMPOTENCY_FIELD];
+      if (key) (operation.parameters as unknown[]).push({ name: 'Idempotency-Key', in: 'header', required: false, schema: key });
     }
     paths[route.path] ??= {};
     paths[route.path]![route.method.toLowerCase()] = operation;

@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppRouter } from '@pdash/bff';
-import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, TRPCClientError } from '@trpc/client';
 import { EventSource } from 'eventsource';
 
 /**
@@ -40,4 +41,20 @@ export async function inBatches<T, R>(items: T[], concurrency: number, task: (it
     }),
   );
   return results;
+}
+
+/**
+ * Calls `call` again, after a growing pause, while it fails with 503 (a backend missed its deadline
+ * or is restarting), up to `attempts` times in all. A 503 does not mean nothing happened: retry a
+ * create only with an idempotencyKey, so that the retry returns the first one's record.
+ */
+export async function retryUnavailable<T>(call: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (attempt >= attempts || !(err instanceof TRPCClientError) || err.data?.code !== 'SERVICE_UNAVAILABLE') throw err;
+      await sleep(200 * attempt);
+    }
+  }
 }

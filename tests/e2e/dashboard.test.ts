@@ -11,10 +11,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppRouter } from '@pdash/bff';
-import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+import { createTRPCClient, httpLink } from '@trpc/client';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDashboardBuild } from '../../dashboard/build/ensure.js';
+import { retryUnavailable } from '../../scripts/lib/client.js';
 import { freePort } from '../../scripts/lib/infra.js';
 import { type Stack, startStack } from '../../scripts/stack.js';
 
@@ -480,16 +481,9 @@ async function seedOrders(count: number) {
         supplierId: suppliers[i % suppliers.length]!.id,
         totalCents: 100 + ((i * 7919) % 100_000),
       };
-      // On two busy cores an order can miss its deadline (503); a client tries again, as this does.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await client.orders.create.mutate(order);
-          break;
-        } catch (err) {
-          if (attempt >= 3 || !(err instanceof TRPCClientError) || err.data?.code !== 'SERVICE_UNAVAILABLE') throw err;
-          await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-        }
-      }
+      // On two busy cores an order can miss its deadline (503) after all, yet be made: a client
+      // tries again with the same idempotency key, as this does, and gets that order.
+      await retryUnavailable(() => client.orders.create.mutate({ ...order, idempotencyKey: `e2e-seed-${i}` }));
     }
   };
   await Promise.all(Array.from({ length: SEED_CONCURRENCY }, worker));

@@ -15,7 +15,14 @@ const listInput = z
     path: ['supplierId'],
     message: 'give customerId or supplierId, not both',
   });
-const createInput = z.strictObject({ customerId: objectId, supplierId: objectId, totalCents });
+/** A key per create the client means to make once: sent again on a retry, it returns the first one's order. */
+export const idempotencyKey = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(100, 'must be at most 100 characters')
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+  .describe('the same key on a retry returns the order the first request made (kept 24 hours)');
+const createInput = z.strictObject({ customerId: objectId, supplierId: objectId, totalCents, idempotencyKey: idempotencyKey.optional() });
 const updateInput = z.strictObject({
   id: objectId,
   customerId: objectId.optional(),
@@ -56,7 +63,11 @@ export const ordersRouter = router({
   create: protectedProcedure
     .input(createInput)
     .output(orderRecord)
-    .mutation(async ({ ctx, input }) => (await withNames(ctx, [await ctx.clients.orders.create(input, ctx.rpc)]))[0]!),
+    .mutation(async ({ ctx, input: { idempotencyKey, ...fields } }) => {
+      // Keys are the user's own: the orders service sees one namespace for every caller.
+      const request = { ...fields, idempotencyKey: idempotencyKey && `${ctx.user.id}:${idempotencyKey}` };
+      return (await withNames(ctx, [await ctx.clients.orders.create(request, ctx.rpc)]))[0]!;
+    }),
 
   update: protectedProcedure
     .input(updateInput)

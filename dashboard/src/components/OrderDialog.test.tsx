@@ -53,7 +53,36 @@ describe('OrderDialog', () => {
     fireEvent.input(within(dialog).getByLabelText('Total'), { target: { value: '1,234.5' } });
     fireEvent.click(within(dialog).getByRole('button', { name: 'Create order' }));
     await waitFor(() => expect(onClose).toHaveBeenCalled());
-    expect(create).toHaveBeenCalledWith({ customerId: acme.id, supplierId: globex.id, totalCents: 123450 });
+    expect(create).toHaveBeenCalledWith({
+      customerId: acme.id,
+      supplierId: globex.id,
+      totalCents: 123450,
+      idempotencyKey: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
+  });
+
+  it('sends a create again after a 503 with the same idempotency key; changed fields get a new one', async () => {
+    const acme = makeParty({ name: 'Acme Corp' });
+    customers.mockResolvedValue(page([acme]));
+    suppliers.mockResolvedValue(page([acme]));
+    create.mockRejectedValue(apiError('SERVICE_UNAVAILABLE', 'orders service unavailable; try again', 503));
+    renderPage(() => <OrderDialog onClose={vi.fn()} />);
+    const dialog = await screen.findByRole('dialog', { name: 'New order' });
+    for (const name of ['Customer', 'Supplier']) {
+      fireEvent.click(within(dialog).getByRole('combobox', { name }));
+      fireEvent.mouseDown(await within(dialog).findByRole('option', { name: 'Acme Corp' }));
+    }
+    const submit = async (total: string, calls: number) => {
+      fireEvent.input(within(dialog).getByLabelText('Total'), { target: { value: total } });
+      fireEvent.click(within(dialog).getByRole('button', { name: 'Create order' }));
+      await waitFor(() => expect(create).toHaveBeenCalledTimes(calls));
+      await waitFor(() => expect(within(dialog).getByRole('button', { name: 'Create order' }).hasAttribute('disabled')).toBe(false));
+      return create.mock.calls.at(-1)![0].idempotencyKey;
+    };
+    const first = await submit('10', 1);
+    expect(first).toMatch(/^[0-9a-f]{32}$/);
+    expect(await submit('10', 2)).toBe(first);
+    expect(await submit('11', 3)).not.toBe(first);
   });
 
   it('Escape in an open picker closes its list, not the dialog', async () => {

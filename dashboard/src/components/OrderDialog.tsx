@@ -27,9 +27,17 @@ export function OrderDialog(props: { order?: Order; onClose: () => void }) {
   const [total, setTotal] = createSignal(start ? centsToInput(start.totalCents) : '');
   const [version, setVersion] = createSignal(start?.version);
   const form = createFormErrors(FIELDS, 'order');
+  // One key per distinct order submitted from this dialog: pressing Create again after a timeout
+  // (503, which does not mean nothing was made) returns that order instead of making a second.
+  let keyed: { input: string; key: string } | undefined;
+  const idempotencyKeyFor = (input: OrderInput) => {
+    const fields = JSON.stringify([input.customerId, input.supplierId, input.totalCents]);
+    if (keyed?.input !== fields) keyed = { input: fields, key: randomKey() };
+    return keyed.key;
+  };
 
   const create = useMutation(() => ({
-    mutationFn: (input: OrderInput) => trpc.orders.create.mutate(input),
+    mutationFn: (input: OrderInput) => trpc.orders.create.mutate({ ...input, idempotencyKey: idempotencyKeyFor(input) }),
     onSuccess: (order) => {
       toast.success(`Order for ${order.customerName} created`);
       props.onClose();
@@ -123,4 +131,9 @@ export function OrderDialog(props: { order?: Order; onClose: () => void }) {
       </form>
     </Dialog>
   );
+}
+
+/** 128 random bits as hex (crypto.randomUUID needs a secure context; getRandomValues does not). */
+function randomKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }

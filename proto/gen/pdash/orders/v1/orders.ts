@@ -73,6 +73,12 @@ export interface CreateOrderRequest {
   customerId: string;
   supplierId: string;
   totalCents: number;
+  /**
+   * A create repeated with the same key, within 24 hours, returns the order
+   * the first one made instead of making another: a client may retry a create that timed out.
+   * Keys are opaque and shared by all callers: the BFF prefixes the user's id. At most 200 chars.
+   */
+  idempotencyKey?: string | undefined;
 }
 
 export interface GetOrderRequest {
@@ -291,7 +297,7 @@ export const Order: MessageFns<Order> = {
 };
 
 function createBaseCreateOrderRequest(): CreateOrderRequest {
-  return { customerId: "", supplierId: "", totalCents: 0 };
+  return { customerId: "", supplierId: "", totalCents: 0, idempotencyKey: undefined };
 }
 
 export const CreateOrderRequest: MessageFns<CreateOrderRequest> = {
@@ -304,6 +310,9 @@ export const CreateOrderRequest: MessageFns<CreateOrderRequest> = {
     }
     if (message.totalCents !== 0) {
       writer.uint32(24).int64(message.totalCents);
+    }
+    if (message.idempotencyKey !== undefined) {
+      writer.uint32(34).string(message.idempotencyKey);
     }
     return writer;
   },
@@ -343,6 +352,14 @@ export const CreateOrderRequest: MessageFns<CreateOrderRequest> = {
             }
 
             message.totalCents = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
             continue;
           }
         }
