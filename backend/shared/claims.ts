@@ -16,6 +16,8 @@ interface ClaimDoc {
 }
 
 const DUPLICATE_KEY = 11000;
+/** Up to this many keys, `held` looks each up by `_id` alone. */
+const FEW_KEYS = 8;
 
 export class Claims {
   private readonly collection: Collection<ClaimDoc>;
@@ -74,8 +76,13 @@ export class Claims {
   /** Which of `keys` are held now (stale claims do not count). */
   async held(keys: string[]): Promise<Set<string>> {
     if (keys.length === 0) return new Set();
-    const since = new Date(Date.now() - this.staleMs);
-    const docs = await this.collection.find({ _id: { $in: keys }, at: { $gt: since } }, { projection: { _id: 1 } }).toArray();
-    return new Set(docs.map((doc) => doc._id));
+    const since = Date.now() - this.staleMs;
+    // FerretDB 1.x runs a lone `_id` filter in SQLite (0.8 ms here) and anything else, `$in`
+    // included, in Go over every document (5 ms on a small collection): a few keys go one by one.
+    const docs =
+      keys.length <= FEW_KEYS
+        ? (await Promise.all(keys.map((key) => this.collection.findOne({ _id: key })))).filter((doc) => doc !== null)
+        : await this.collection.find({ _id: { $in: keys } }).toArray();
+    return new Set(docs.filter((doc) => doc.at.getTime() > since).map((doc) => doc._id));
   }
 }
