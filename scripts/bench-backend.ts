@@ -11,11 +11,12 @@ import { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers'
 import { OrdersServiceDefinition } from '@pdash/proto/orders/v1/orders';
 import { SuppliersServiceDefinition } from '@pdash/proto/suppliers/v1/suppliers';
 import { Redis } from 'ioredis';
+import { HealthDefinition } from 'nice-grpc-server-health';
 import { createServiceClient } from '../backend/shared/grpc-client.js';
 import { type BenchResult, printTable, runCase, writeResults } from './lib/bench.js';
 import { freePort, startFerretDB, startRedis } from './lib/infra.js';
 import { Supervisor } from './lib/supervisor.js';
-import { BACKEND_SERVICES, backendSpecs } from './lib/topology.js';
+import { BACKEND_SERVICES, backendSpecs, tsxProcess } from './lib/topology.js';
 
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5_000);
 const dataDir = mkdtempSync(join(tmpdir(), 'pdash-bench-'));
@@ -36,6 +37,26 @@ try {
   const orders = createServiceClient(OrdersServiceDefinition, `127.0.0.1:${ports.orders}`).client;
   const auth = createServiceClient(AuthServiceDefinition, `127.0.0.1:${ports.auth}`).client;
   const redis = new Redis(redisServer.url);
+
+  // The floor: a health check on a bare nice-grpc server, then on a service (its call middleware).
+  const barePort = await freePort();
+  await supervisor.start({
+    name: 'bare-grpc',
+    ...tsxProcess('scripts/lib/bare-grpc-server.ts'),
+    env: { GRPC_PORT: String(barePort) },
+    port: barePort,
+  });
+  const bareHealth = createServiceClient(HealthDefinition, `127.0.0.1:${barePort}`).client;
+  const customersHealth = createServiceClient(HealthDefinition, `127.0.0.1:${ports.customers}`).client;
+  for (const concurrency of [1, 32]) {
+    results.push(
+      await runCase({ name: 'floor: Health.Check, bare server', concurrency, durationMs, call: () => bareHealth.check({ service: '' }) }),
+    );
+    results.push(
+      await runCase({ name: 'Health.Check, customers', concurrency, durationMs, call: () => customersHealth.check({ service: '' }) }),
+    );
+  }
+  await supervisor.stop('bare-grpc');
 
   const records = await Promise.all(Array.from({ length: 32 }, (_, i) => customers.create({ name: `Bench customer ${i}` })));
   const supplier = await suppliers.create({ name: 'Bench supplier' });

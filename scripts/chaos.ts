@@ -10,7 +10,7 @@
  *
  * `runChaos` is also what tests/chaos/chaos.test.ts runs, with short phases and no soak.
  * Environment: CHAOS_SHORT=1 (short phases, no soak), CHAOS_SOAK_SECONDS (default 600),
- * CHAOS_CONCURRENCY (default 12).
+ * CHAOS_CONCURRENCY (default 8).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -80,7 +80,7 @@ export interface ChaosReport {
   durationS: number;
   options: Pick<ChaosOptions, 'faultMs' | 'calmMs' | 'concurrency' | 'soakMs'>;
   phases: PhaseResult[];
-  soak?: { requests: number; failed: number; rss: RssSample[] };
+  soak?: { requests: number; failed: number; failures: Record<string, number>; rss: RssSample[] };
   ledger: { customers: number; orders: number; updates: number };
   /** Supervisor lines "<name> exited (…)": processes that died. */
   exits: string[];
@@ -216,6 +216,10 @@ class Api {
 
   async call(method: string, path: string, body?: unknown): Promise<Answer> {
     const started = performance.now();
+    // A timer of our own: an AbortSignal.timeout() signal that only fetch holds can be collected
+    // before it fires (seen: a worker waited on a fetch for the whole 10-minute soak).
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException('request timed out', 'TimeoutError')), REQUEST_TIMEOUT_MS);
     try {
       const response = await fetch(`${this.url}${path}`, {
         method,
@@ -224,7 +228,7 @@ class Api {
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        signal: controller.signal,
       });
       const text = await response.text();
       let parsed: unknown;
@@ -237,6 +241,8 @@ class Api {
     } catch (err) {
       const timeout = (err as Error).name === 'TimeoutError';
       return { status: timeout ? 'timeout' : 'network', body: undefined, ms: performance.now() - started };
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
@@ -287,7 +293,8 @@ class Load {
     if (r < 0.5) return this.readOrder();
     if (r < 0.5 + this.mix.create && canCreate) return this.createCustomer(index);
     if (r < 0.85) return this.updateCustomer(index);
-    if (this.ledger.orders.size < MAX_ORDERS) return this.createOrder(index);
+    // Past the cap, orders are still created while a fault is held: the customers phase checks them.
+    if (this.ledger.orders.size < MAX_ORDERS || this.inFault()) return this.createOrder(index);
     return this.readCustomer();
   }
 
@@ -634,6 +641,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       options.log?.(line);
     },
   });
+  // Ctrl-C or a kill must not leave the stack's processes behind.
+  const interrupted = (signal: NodeJS.Signals) => {
+    progress(`${signal}: stopping the stack`);
+    stack.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   const mongo = new MongoClient(stack.mongoUrl, { serverSelectionTimeoutMS: 2_000 });
   const api = new Api(stack.url);
   const ledger = new Ledger();
@@ -708,6 +722,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       await verify(api, ledger, mongo, recorder, 150);
       phases.push(recorder.phase);
       progress(`${fault}: ${recorder.phase.requests} requests, ${recorder.phase.problems.length} problems`);
+      for (const problem of recorder.phase.problems.slice(0, 5)) progress(`  ${problem}`);
     }
 
     if (options.soakMs > 0) {
@@ -733,6 +748,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       soak = {
         requests: p.requests,
         failed: p.idempotent.failed + p.nonIdempotent.failed + p.lostWrites + p.staleReads,
+        failures: p.failures,
         rss: Object.keys(first).map((name) => ({
           name,
           startKiB: first[name]!,
@@ -742,6 +758,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         })),
       };
       if (p.problems.length > 0) progress(`soak problems: ${p.problems.join('; ')}`);
+      if (Object.keys(p.failures).length > 0) progress(`soak failures: ${JSON.stringify(p.failures)}`);
     }
 
     const final = new Recorder('baseline');
@@ -757,6 +774,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       final: { lostWrites: final.phase.lostWrites, duplicates: final.phase.duplicates, staleReads: final.phase.staleReads },
     };
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     await mongo.close().catch(() => {});
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -805,7 +824,7 @@ export function reportTable(report: ChaosReport): string {
   );
   if (report.soak) {
     lines.push(
-      `\nSoak (${report.options.soakMs / 60_000} min at steady load, ${report.soak.requests} requests, ${report.soak.failed} failed); RSS from the end of the first minute to the end:\n`,
+      `\nSoak (${report.options.soakMs / 60_000} min at steady load, ${report.soak.requests} requests, ${report.soak.failed} failed${report.soak.failed > 0 ? `: ${JSON.stringify(report.soak.failures)}` : ''}); RSS from the end of the first minute to the end:\n`,
     );
     lines.push('| process | RSS start | RSS end | RSS max | growth |\n| --- | ---: | ---: | ---: | ---: |');
     for (const s of report.soak.rss) {
@@ -855,7 +874,7 @@ async function main() {
     : {
         faultMs: 20_000,
         calmMs: 10_000,
-        concurrency: Number(process.env.CHAOS_CONCURRENCY ?? 12),
+        concurrency: Number(process.env.CHAOS_CONCURRENCY ?? 8),
         soakMs: Number(process.env.CHAOS_SOAK_SECONDS ?? 600) * 1000,
       };
   options.progress = (line) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`);

@@ -1,5 +1,6 @@
 import type { DayStats, Order } from '@pdash/proto/orders/v1/orders';
 import { type Collection, type Db, type Document, type Filter, ObjectId } from 'mongodb';
+import { collectionCount } from '../shared/mongo.js';
 import { decodeCursor, encodeCursor, pageFilter } from '../shared/pagination.js';
 
 /*
@@ -154,8 +155,7 @@ export class OrdersStore {
    * the collection on every write, where collection stats are one cheap read.
    */
   async countOrders(): Promise<number> {
-    const [stats] = await this.collection.aggregate<{ count: number }>([{ $collStats: { count: {} } }]).toArray();
-    return stats?.count ?? 0;
+    return collectionCount(this.collection);
   }
 
   async list(options: { party?: { field: PartyField; id: ObjectId }; limit: number; cursor?: string }) {

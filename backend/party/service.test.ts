@@ -1,8 +1,15 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Party } from '@pdash/proto/common/v1/party';
 import { Redis } from 'ioredis';
 import { ObjectId } from 'mongodb';
+import type { CallContext } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Backend, startBackend } from '../../tests/support/backend.js';
 import { grpcError, Status } from '../../tests/support/grpc.js';
+import { RecordCache } from '../shared/cache.js';
+import { createLogger } from '../shared/logger.js';
+import { createPartyService } from './service.js';
+import { PartyStore } from './store.js';
 
 let backend: Backend;
 let redis: Redis;
@@ -167,6 +174,21 @@ describe('update', () => {
   });
 });
 
+describe('update whose caller gave up', () => {
+  it('is not written, and leaves no claim behind', async () => {
+    const store = new PartyStore(backend.db, 'customers');
+    const c = await backend.customers.create({ name: 'Abandoned update' });
+    await expect(store.update(new ObjectId(c.id), { name: 'Too late' }, 1, AbortSignal.abort())).rejects.toMatchObject({
+      name: 'AbortError',
+    });
+    expect(await backend.customers.get({ id: c.id })).toMatchObject({ name: 'Abandoned update', version: 1 });
+    expect(await backend.customers.update({ id: c.id, name: 'In time', expectedVersion: 1 })).toMatchObject({
+      name: 'In time',
+      version: 2,
+    });
+  });
+});
+
 describe('batchGet', () => {
   it('returns the records found, ignoring unknown and repeated ids', async () => {
     const a = await backend.suppliers.create({ name: 'Batch A' });
@@ -249,6 +271,35 @@ describe('delete', () => {
     expect(await backend.db.collection('customers').countDocuments({ _id: new ObjectId(c.id) })).toBe(0);
     await grpcError(backend.customers.delete({ id: c.id }), Status.NOT_FOUND);
     await grpcError(backend.customers.delete({ id: 'zz' }), Status.INVALID_ARGUMENT, /^id: /);
+  });
+
+  it('gives up, keeping the record, when it stalled past markFreshMs after marking it', async () => {
+    // The same service code over the same collection, its orders Count answered by the real orders
+    // service a little late: as if the process had been starved between its mark and the removal.
+    const cacheRedis = new Redis(backend.redis.url);
+    const service = createPartyService({
+      kind: 'customer',
+      store: new PartyStore(backend.db, 'customers'),
+      cache: new RecordCache<Party>(cacheRedis, 'customers', 300, createLogger('test', 'silent')),
+      countReferences: async (id) => {
+        await sleep(100);
+        return backend.orders.count({ customerId: id });
+      },
+      markFreshMs: 50,
+    });
+    try {
+      const c = await backend.customers.create({ name: 'Stalled delete' });
+      await expect(service.delete({ id: c.id }, {} as CallContext)).rejects.toMatchObject({
+        code: Status.UNAVAILABLE,
+        details: `customer ${c.id} took too long to delete; try again`,
+      });
+      expect(await backend.customers.get({ id: c.id })).toMatchObject({ id: c.id });
+      // Its mark is gone: an order may refer to it, and a delete in time goes through.
+      expect((await backend.customers.batchGet({ ids: [c.id], forReference: true })).items).toHaveLength(1);
+      expect(await backend.customers.delete({ id: c.id })).toEqual({ id: c.id });
+    } finally {
+      cacheRedis.disconnect();
+    }
   });
 });
 

@@ -7,7 +7,7 @@ import { notFound, parseRequest, ServerError, Status, versionConflict } from '..
 import { parseId } from '../shared/ids.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '../shared/pagination.js';
 import { limitField, text } from '../shared/validation.js';
-import type { PartyStore } from './store.js';
+import { CLAIM_STALE_MS, type PartyStore } from './store.js';
 
 /** How many orders refer to a record; `pending` of them are still being written. */
 export type CountReferences = (id: string) => Promise<{ count: number; pending: number }>;
@@ -41,8 +41,10 @@ export function createPartyService(deps: {
   store: PartyStore;
   cache: RecordCache<Party>;
   countReferences?: CountReferences;
+  /** How long a delete may take from its mark to removing the record (see delete). */
+  markFreshMs?: number;
 }): CustomersServiceImplementation {
-  const { kind, store, cache, countReferences } = deps;
+  const { kind, store, cache, countReferences, markFreshMs = CLAIM_STALE_MS / 2 } = deps;
   const missing = (id: string) => notFound(`no ${kind} ${id}`);
 
   return {
@@ -70,11 +72,11 @@ export function createPartyService(deps: {
       return store.list(parseRequest(listSchema, request));
     },
 
-    async update(request) {
+    async update(request, context) {
       const objectId = parseId(request.id);
       const { expectedVersion, ...changes } = parseRequest(updateSchema, request);
       await cache.markWriting(request.id);
-      const outcome = await store.update(objectId, changes, expectedVersion);
+      const outcome = await store.update(objectId, changes, expectedVersion, context.signal);
       if (outcome.status === 'missing') throw missing(request.id);
       if (outcome.status === 'busy') throw new ServerError(Status.UNAVAILABLE, `${kind} ${request.id} is busy; try again`);
       if (outcome.status === 'conflict') {
@@ -93,11 +95,16 @@ export function createPartyService(deps: {
     async delete({ id }) {
       const objectId = parseId(id);
       const mark = await store.markDeleting(objectId);
-      if (mark === 'missing') throw missing(id);
-      if (mark === 'busy') throw new ServerError(Status.ABORTED, `${kind} ${id} is already being deleted`);
+      if (mark.status === 'missing') throw missing(id);
+      if (mark.status === 'busy') throw new ServerError(Status.ABORTED, `${kind} ${id} is already being deleted`);
       try {
         if (countReferences) await ensureUnreferenced(id);
+        // Reference checks ignore a mark older than CLAIM_STALE_MS (its deleter may have died). A
+        // delete that stalled that long (a starved process) could remove the record just after an
+        // order's check passed it: it gives up well before, while every check still sees the mark.
         await cache.markWriting(id);
+        if (Date.now() - mark.at > markFreshMs)
+          throw new ServerError(Status.UNAVAILABLE, `${kind} ${id} took too long to delete; try again`);
         await store.remove(objectId);
       } catch (err) {
         await store.unmarkDeleting(objectId);

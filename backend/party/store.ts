@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Party } from '@pdash/proto/common/v1/party';
 import { type Collection, type Db, ObjectId, type WithId } from 'mongodb';
 import { Claims } from '../shared/claims.js';
+import { collectionCount } from '../shared/mongo.js';
 import { decodeCursor, encodeCursor, pageFilter } from '../shared/pagination.js';
 
 /** A customer or supplier as MongoDB holds it. */
@@ -95,7 +96,9 @@ export class PartyStore {
         .sort({ createdAt: -1, _id: -1 })
         .limit(options.limit + 1)
         .toArray(),
-      this.collection.countDocuments(filter),
+      // Every document is a record (no pending state here), so without a search the total is the
+      // collection's size, which its statistics give without scanning it.
+      options.q ? this.collection.countDocuments(filter) : collectionCount(this.collection),
     ]);
     const page = docs.slice(0, options.limit);
     const last = page.at(-1);
@@ -112,7 +115,7 @@ export class PartyStore {
    * both produce version n + 1. With `expectedVersion` only that version may be changed; without
    * it, a lost race is retried.
    */
-  async update(id: ObjectId, changes: PartyChanges, expectedVersion?: number): Promise<UpdateOutcome> {
+  async update(id: ObjectId, changes: PartyChanges, expectedVersion?: number, signal?: AbortSignal): Promise<UpdateOutcome> {
     const hex = id.toHexString();
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
       const current = await this.collection.findOne({ _id: id });
@@ -120,7 +123,7 @@ export class PartyStore {
       if (expectedVersion !== undefined && current.version !== expectedVersion) return { status: 'conflict' };
       const claim = versionKey(hex, current.version + 1);
       if (await this.claims.take(claim)) {
-        const outcome = await this.writeClaimed(current, changes).catch(async (err) => {
+        const outcome = await this.writeClaimed(current, changes, signal).catch(async (err) => {
           // Most likely MongoDB went away mid-write: the claim must not outlive the outage.
           await this.claims.releaseEventually(claim);
           throw err;
@@ -146,7 +149,7 @@ export class PartyStore {
     return false;
   }
 
-  private async writeClaimed(read: WithId<PartyDoc>, changes: PartyChanges): Promise<UpdateOutcome | undefined> {
+  private async writeClaimed(read: WithId<PartyDoc>, changes: PartyChanges, signal?: AbortSignal): Promise<UpdateOutcome | undefined> {
     const hex = read._id.toHexString();
     const current = await this.collection.findOne({ _id: read._id });
     if (!current) return { status: 'missing' };
@@ -167,6 +170,10 @@ export class PartyStore {
         next[field] = value;
       }
     }
+    // A caller that gave up (its deadline passed) has been told the update failed: it is not
+    // started now, to land after that answer, surprise the caller's next read and make its retry
+    // conflict. (One already under way still lands.)
+    signal?.throwIfAborted();
     await this.collection.updateOne({ _id: read._id }, { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) });
     // The claim on this version stays (it stops a late writer that read the old one); the one before goes.
     await this.claims.release(versionKey(hex, current.version));
@@ -177,9 +184,11 @@ export class PartyStore {
    * First step of a delete: while this mark stands, BatchGet with `forReference` leaves the record
    * out, so no new order can refer to it. False when the record is missing or already being deleted.
    */
-  async markDeleting(id: ObjectId): Promise<'marked' | 'missing' | 'busy'> {
-    if (!(await this.collection.findOne({ _id: id }))) return 'missing';
-    return (await this.claims.take(deletionKey(id.toHexString()))) ? 'marked' : 'busy';
+  async markDeleting(id: ObjectId): Promise<{ status: 'marked'; at: number } | { status: 'missing' } | { status: 'busy' }> {
+    if (!(await this.collection.findOne({ _id: id }))) return { status: 'missing' };
+    // Taken before the claim's own timestamp: the mark is at least this old.
+    const at = Date.now();
+    return (await this.claims.take(deletionKey(id.toHexString()))) ? { status: 'marked', at } : { status: 'busy' };
   }
 
   async unmarkDeleting(id: ObjectId) {

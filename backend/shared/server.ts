@@ -8,7 +8,7 @@ import { contextFrom, type RequestContext, requestContext } from './context.js';
 import { toPublicError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { mongoErrors, rpcDuration, startMetricsServer } from './metrics.js';
-import { connectMongo } from './mongo.js';
+import { connectMongo, watchMonitor } from './mongo.js';
 import { createRedis, type Redis } from './redis.js';
 
 export type BaseConfig = z.output<typeof baseEnv>;
@@ -57,6 +57,7 @@ export async function startService<C extends BaseConfig>(options: {
   const log = options.log ?? createLogger(name, config.LOG_LEVEL);
   const stopping = new AbortController();
   const { client: mongo, db } = await connectMongo(config.MONGO_URL, config.MONGO_DB);
+  const stopWatchingMongo = watchMonitor(mongo, log);
   const redis = createRedis(config.REDIS_URL, log, { name: `pdash-${name}` });
 
   const parts = await options.setup({ config, log, db, redis, stopping: stopping.signal });
@@ -84,6 +85,7 @@ export async function startService<C extends BaseConfig>(options: {
       stopping.abort();
       await withTimeout(server.shutdown(), config.SHUTDOWN_GRACE_MS).catch(() => server.forceShutdown());
       await parts.close?.();
+      stopWatchingMongo();
       await Promise.all([closeQuietly(mongo, redis), metrics?.close()]);
       log.info(`${name} stopped`);
     })();
