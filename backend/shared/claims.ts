@@ -21,6 +21,7 @@ const FEW_KEYS = 8;
 
 export class Claims {
   private readonly collection: Collection<ClaimDoc>;
+  private lastSweep = Date.now();
 
   constructor(
     db: Db,
@@ -32,6 +33,7 @@ export class Claims {
 
   /** True when this caller now holds `key`; false when someone else does. */
   async take(key: string): Promise<boolean> {
+    this.sweepNowAndThen();
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         await this.collection.insertOne({ _id: key, at: new Date() });
@@ -71,6 +73,20 @@ export class Claims {
       // The first attempt is awaited by the caller; the retries go on in the background.
       void sleep(delay, undefined, { ref: false }).then(() => this.retryRelease(keys, giveUpAt, Math.min(delay * 2, 1_000)));
     }
+  }
+
+  /**
+   * Removes stale claims, at most once every `staleMs`, in the background: claims a writer leaves
+   * on purpose (the version it wrote, see backend/party/store.ts) and those of crashed writers. One
+   * write now and then instead of one per update.
+   */
+  private sweepNowAndThen() {
+    const now = Date.now();
+    if (now - this.lastSweep < this.staleMs) return;
+    this.lastSweep = now;
+    this.collection.deleteMany({ at: { $lt: new Date(now - this.staleMs) } }).catch(() => {
+      this.lastSweep = 0;
+    });
   }
 
   /** Which of `keys` are held now (stale claims do not count). */
