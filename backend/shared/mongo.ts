@@ -31,17 +31,19 @@ export async function collectionCount<T extends Document>(collection: Collection
 }
 
 const HEARTBEAT_EVENTS = ['serverHeartbeatStarted', 'serverHeartbeatSucceeded', 'serverHeartbeatFailed'] as const;
+const RETRY_MS = 1_000;
 
 /**
  * Reconnects `client` when its server monitor has gone quiet: no heartbeat started, succeeded or
- * failed for `stallMs` (the monitor checks every second). Seen in `npm run chaos` (driver 7.9,
- * FerretDB stopped for 20 s under load): one service's monitor never checked again after the
- * database went away, so every call of that service failed server selection long after the
- * database was back, while the other services recovered within a second. A reconnect builds a new
+ * failed for `stallMs` (the monitor checks every second; a failing check ends within
+ * connectTimeoutMS). Seen in `npm run chaos` (driver 7.9, FerretDB stopped for 20 s under load): a
+ * service's monitor went silent the moment the database went away and never checked again, so
+ * every call of that service failed server selection long after the database was back, while the
+ * other services recovered within a second. A reconnect builds a new
  * monitor; callers keep their `Db` and collections. Returns the function that stops watching
  * (before the client is closed for good).
  */
-export function watchMonitor(client: MongoClient, log: Logger, stallMs = 10_000): () => void {
+export function watchMonitor(client: MongoClient, log: Logger, stallMs = 4_000): () => void {
   let lastBeat = Date.now();
   const beat = () => {
     lastBeat = Date.now();
@@ -55,10 +57,15 @@ export function watchMonitor(client: MongoClient, log: Logger, stallMs = 10_000)
     (async () => {
       await client.close();
       await client.connect();
+      lastBeat = Date.now();
     })()
-      .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : err }, 'mongodb reconnect failed; trying again'))
+      .catch((err: unknown) => {
+        // The database is still away: a client whose connect failed has no monitor, so try again
+        // in a second rather than after another `stallMs`.
+        lastBeat = Date.now() - stallMs + RETRY_MS;
+        log.warn({ err: err instanceof Error ? err.message : err }, 'mongodb reconnect failed; trying again');
+      })
       .finally(() => {
-        lastBeat = Date.now();
         reconnecting = false;
       });
   }, 1_000);
