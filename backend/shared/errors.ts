@@ -27,6 +27,8 @@ const UNAVAILABLE_ERRORS = new Set([
   'MongoPoolClearedError',
 ]);
 
+const SOCKET_ERRORS = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'ENOTCONN', 'EHOSTUNREACH']);
+
 /** Server codes a MongoDB-compatible server answers while it shuts down, steps down or loses its storage. */
 const UNAVAILABLE_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
 const CONNECTION_TROUBLE = /connection|socket|closed|shut ?down|ECONNRESET|ECONNREFUSED|EPIPE|timed out/i;
@@ -36,6 +38,9 @@ function isDatabaseUnavailable(err: unknown): boolean {
   if (UNAVAILABLE_ERRORS.has(err.name)) return true;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'number' && UNAVAILABLE_CODES.has(code)) return true;
+  // FerretDB answers the requests it is serving when it is told to stop with InternalError (code 1)
+  // "… context canceled": the server is going away, not the request at fault.
+  if (code === 1 && /context canceled/i.test(err.message)) return true;
   // A server error is an answer about the request (a duplicate key, a bad query): only the driver's own errors say the link broke.
   return err.name !== 'MongoServerError' && CONNECTION_TROUBLE.test(err.message);
 }
@@ -51,6 +56,11 @@ export function toPublicError(err: unknown): ServerError {
     return new ServerError(Status.UNAVAILABLE, `${serviceOf(err.path)} unavailable`);
   }
   if (isDatabaseUnavailable(err)) return new ServerError(Status.UNAVAILABLE, 'database unavailable');
+  // A bare socket error (seen: the MongoDB driver let an EPIPE through unwrapped as the database
+  // stopped) is a link that broke, not a fault of the request.
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  if (typeof code === 'string' && SOCKET_ERRORS.has(code))
+    return new ServerError(Status.UNAVAILABLE, 'a backing service is unreachable; try again');
   return new ServerError(Status.INTERNAL, 'internal error');
 }
 
