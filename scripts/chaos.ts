@@ -644,7 +644,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // Ctrl-C or a kill must not leave the stack's processes behind.
   const interrupted = (signal: NodeJS.Signals) => {
     progress(`${signal}: stopping the stack`);
-    stack.stop().finally(() => process.exit(130));
+    stack.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);

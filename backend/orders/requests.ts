@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Collection, Db, ObjectId } from 'mongodb';
+import { ServerError, Status } from '../shared/errors.js';
 
 /*
  * Idempotent creates. A client whose create timed out cannot know whether the order was made; with
@@ -27,6 +29,8 @@ export interface OrderRequestDoc extends CreateFields {
   _id: string;
   orderId: ObjectId;
   at: Date;
+  /** Set once the order was confirmed: an order missing after that was deleted, not never made. */
+  made?: boolean;
 }
 
 export class OrderRequests {
@@ -59,13 +63,28 @@ export class OrderRequests {
     }
     // Lost the race for an expired key twice: whoever won holds it now.
     const winner = await this.collection.findOne({ _id: key });
-    if (!winner) throw new Error(`idempotency key ${key} could not be claimed`);
+    if (!winner) throw new ServerError(Status.UNAVAILABLE, 'idempotencyKey: busy; try again');
     return winner;
+  }
+
+  /** Records that the key's order was confirmed (see `made`). */
+  async markMade(key: string, orderId: ObjectId) {
+    await this.collection.updateOne({ _id: key, orderId }, { $set: { made: true } });
   }
 
   /** Frees the key of a create that made no order (its references did not check out), so a retry runs afresh. */
   async release(key: string, orderId: ObjectId) {
     await this.collection.deleteOne({ _id: key, orderId });
+  }
+
+  /** `release` that outlives a short database outage: a failed one is retried in the background. Never throws. */
+  async releaseEventually(key: string, orderId: ObjectId, delay = 100): Promise<void> {
+    try {
+      await this.release(key, orderId);
+    } catch {
+      if (delay > 3_200) return;
+      void sleep(delay, undefined, { ref: false }).then(() => this.releaseEventually(key, orderId, delay * 2));
+    }
   }
 
   /** Removes expired records, at most once every SWEEP_EVERY_MS, in the background. */

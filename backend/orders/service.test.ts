@@ -176,6 +176,35 @@ describe('Create with an idempotency key', () => {
     expect(await backend.orders.get({ id: again.id })).toEqual(again);
   });
 
+  it('creates afresh for a key whose create never made its order (it died before, or could not free the key)', async () => {
+    const idempotencyKey = key();
+    const lost = new ObjectId();
+    await requests().insertOne({
+      _id: idempotencyKey,
+      orderId: lost,
+      customerId: new ObjectId(customerId),
+      supplierId: new ObjectId(supplierId),
+      totalCents: 707,
+      at: new Date(Date.now() - 60_000),
+    } as never);
+    const order = await backend.orders.create({ customerId, supplierId, totalCents: 707, idempotencyKey });
+    expect(order.id).not.toBe(lost.toHexString());
+    expect(await requests().findOne({ _id: idempotencyKey })).toMatchObject({ orderId: new ObjectId(order.id), made: true });
+    // While such a record is young, its create may still be at work: try again.
+    const young = key();
+    await requests().insertOne({
+      _id: young,
+      orderId: new ObjectId(),
+      customerId: new ObjectId(customerId),
+      supplierId: new ObjectId(supplierId),
+      totalCents: 708,
+      at: new Date(),
+    } as never);
+    await expect(backend.orders.create({ customerId, supplierId, totalCents: 708, idempotencyKey: young })).rejects.toEqual(
+      rejection(Status.UNAVAILABLE, 'still being created'),
+    );
+  });
+
   it('refuses an empty or overlong key', async () => {
     for (const idempotencyKey of ['', 'k'.repeat(201)]) {
       await expect(backend.orders.create({ customerId, supplierId, totalCents: 1, idempotencyKey })).rejects.toEqual(

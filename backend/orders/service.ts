@@ -83,16 +83,19 @@ export function createOrdersService(deps: {
       throw invalidArgument('idempotencyKey', 'was already used for a different order');
     const doc = await store.getAny(earlier.orderId);
     if (doc && doc.pendingSince === undefined) return toOrder(doc);
-    const id = earlier.orderId.toHexString();
+    if (!doc && earlier.made)
+      throw notFound(`order ${earlier.orderId.toHexString()}, made with this idempotencyKey, has been deleted since`);
     const abandoned = Date.now() - (doc?.pendingSince ?? earlier.at).getTime() > PENDING_TTL_MS;
     if (!abandoned) throw stillCreating();
-    // The earlier create died before it finished (or its order was deleted since).
-    if (doc) {
-      await store.dropAbandoned(doc._id);
-      await requests.release(earlier._id, earlier.orderId);
-      return undefined;
+    // The earlier create died before it finished (or failed and could not free its key). Only the
+    // one retry that removes its pending order (or, with none, the key) goes on to create afresh.
+    if (doc && !(await store.dropAbandoned(doc._id))) {
+      const now = await store.getAny(earlier.orderId);
+      if (now && now.pendingSince === undefined) return toOrder(now);
+      throw stillCreating();
     }
-    throw notFound(`order ${id}, made with this idempotencyKey, has been deleted since`);
+    await requests.release(earlier._id, earlier.orderId);
+    return undefined;
   }
 
   /** The order, or NOT_FOUND; with `expectedVersion`, ABORTED unless the order is at that version. */
@@ -149,7 +152,7 @@ export function createOrdersService(deps: {
       }
       // From here on, a create that makes no order frees its key for the retry.
       const releaseKey = async () => {
-        if (key) await requests.release(key, orderId).catch(() => {});
+        if (key) await requests.releaseEventually(key, orderId);
       };
       let doc: OrderDoc;
       try {
@@ -171,6 +174,8 @@ export function createOrdersService(deps: {
         await releaseKey();
         throw new ServerError(Status.UNAVAILABLE, 'the order took too long to create; try again');
       }
+      // Failing this only costs the "deleted since" answer for a retry of a later-deleted order.
+      if (key) await requests.markMade(key, orderId).catch(() => {});
       const order = toOrder(doc);
       await events.publish(OrderEventType.ORDER_EVENT_TYPE_CREATED, order, orderCount);
       return order;

@@ -205,7 +205,7 @@ describe('batchGet', () => {
 
   it('leaves out, for a new reference, a record that a delete has marked', async () => {
     const s = await backend.suppliers.create({ name: 'Being deleted' });
-    const marks = backend.db.collection<{ _id: string; at: Date }>('suppliers_claims');
+    const marks = backend.db.collection<{ _id: string; at: Date }>('suppliers_deletion_marks');
     await marks.insertOne({ _id: `${s.id}:delete`, at: new Date() });
     expect((await backend.suppliers.batchGet({ ids: [s.id], forReference: true })).items).toEqual([]);
     expect((await backend.suppliers.batchGet({ ids: [s.id], forReference: false })).items).toHaveLength(1);

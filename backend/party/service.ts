@@ -7,7 +7,7 @@ import { notFound, parseRequest, ServerError, Status, versionConflict } from '..
 import { parseId } from '../shared/ids.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '../shared/pagination.js';
 import { limitField, text } from '../shared/validation.js';
-import { CLAIM_STALE_MS, type PartyStore } from './store.js';
+import { DELETE_WITHIN_MS, DELETION_MARK_STALE_MS, type PartyStore } from './store.js';
 
 /** How many orders refer to a record; `pending` of them are still being written. */
 export type CountReferences = (id: string) => Promise<{ count: number; pending: number }>;
@@ -41,10 +41,10 @@ export function createPartyService(deps: {
   store: PartyStore;
   cache: RecordCache<Party>;
   countReferences?: CountReferences;
-  /** How long a delete may take from its mark to removing the record (see delete). */
+  /** How long a delete may take from its mark to removing the record (see delete); DELETE_WITHIN_MS. */
   markFreshMs?: number;
 }): CustomersServiceImplementation {
-  const { kind, store, cache, countReferences, markFreshMs = CLAIM_STALE_MS / 2 } = deps;
+  const { kind, store, cache, countReferences, markFreshMs = DELETE_WITHIN_MS } = deps;
   const missing = (id: string) => notFound(`no ${kind} ${id}`);
 
   return {
@@ -99,15 +99,17 @@ export function createPartyService(deps: {
       if (mark.status === 'busy') throw new ServerError(Status.ABORTED, `${kind} ${id} is already being deleted`);
       try {
         if (countReferences) await ensureUnreferenced(id);
-        // Reference checks ignore a mark older than CLAIM_STALE_MS (its deleter may have died). A
-        // delete that stalled that long (a starved process) could remove the record just after an
-        // order's check passed it: it gives up well before, while every check still sees the mark.
+        // Reference checks ignore a mark older than DELETION_MARK_STALE_MS (its deleter may have
+        // died). A delete that stalled that long (a starved process) could remove the record just
+        // after an order's check passed it by: it gives up well before, so that even a slow removal
+        // lands while every check still sees the mark.
         await cache.markWriting(id);
         if (Date.now() - mark.at > markFreshMs)
           throw new ServerError(Status.UNAVAILABLE, `${kind} ${id} took too long to delete; try again`);
         await store.remove(objectId);
       } catch (err) {
-        await store.unmarkDeleting(objectId);
+        // A mark this old may have been taken over by another delete: that one's to release.
+        if (Date.now() - mark.at < DELETION_MARK_STALE_MS) await store.unmarkDeleting(objectId);
         throw err;
       }
       await cache.drop(id);

@@ -28,6 +28,13 @@ export interface PartyChanges {
 
 /** A claim older than this is one a crashed process left behind. */
 export const CLAIM_STALE_MS = 10_000;
+/**
+ * The same for deletion marks, kept apart (their own collection, never swept) and longer: a delete
+ * gives up `DELETE_WITHIN_MS` after marking, and its removal may then still take up to the driver's
+ * socket timeout (10 s) to land; the mark must outlive both, or an order's check could pass it by.
+ */
+export const DELETION_MARK_STALE_MS = 30_000;
+export const DELETE_WITHIN_MS = 5_000;
 
 const versionKey = (id: string, version: number) => `${id}:v${version}`;
 const deletionKey = (id: string) => `${id}:delete`;
@@ -52,10 +59,12 @@ function escapeRegex(text: string) {
 export class PartyStore {
   readonly collection: Collection<PartyDoc>;
   private readonly claims: Claims;
+  private readonly marks: Claims;
 
   constructor(db: Db, name: string) {
     this.collection = db.collection<PartyDoc>(name);
     this.claims = new Claims(db, `${name}_claims`, CLAIM_STALE_MS);
+    this.marks = new Claims(db, `${name}_deletion_marks`, DELETION_MARK_STALE_MS, { sweep: false });
   }
 
   async ensureIndexes() {
@@ -82,7 +91,7 @@ export class PartyStore {
     const [docs, beingDeleted] = await Promise.all([
       // FerretDB 1.x evaluates a lone `_id` filter in SQLite, far faster than `$in` (evaluated in Go).
       this.collection.find(ids.length === 1 ? { _id: ids[0] } : { _id: { $in: ids } }).toArray(),
-      forReference ? this.claims.held(ids.map((id) => deletionKey(id.toHexString()))) : new Set<string>(),
+      forReference ? this.marks.held(ids.map((id) => deletionKey(id.toHexString()))) : new Set<string>(),
     ]);
     return docs.filter((doc) => !beingDeleted.has(deletionKey(doc._id.toHexString()))).map(toParty);
   }
@@ -188,15 +197,15 @@ export class PartyStore {
     if (!(await this.collection.findOne({ _id: id }))) return { status: 'missing' };
     // Taken before the claim's own timestamp: the mark is at least this old.
     const at = Date.now();
-    return (await this.claims.take(deletionKey(id.toHexString()))) ? { status: 'marked', at } : { status: 'busy' };
+    return (await this.marks.take(deletionKey(id.toHexString()))) ? { status: 'marked', at } : { status: 'busy' };
   }
 
   async unmarkDeleting(id: ObjectId) {
-    await this.claims.releaseEventually(deletionKey(id.toHexString()));
+    await this.marks.releaseEventually(deletionKey(id.toHexString()));
   }
 
   async remove(id: ObjectId) {
     await this.collection.deleteOne({ _id: id });
-    await this.claims.release(deletionKey(id.toHexString()));
+    await this.marks.release(deletionKey(id.toHexString()));
   }
 }

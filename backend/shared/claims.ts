@@ -27,6 +27,8 @@ export class Claims {
     db: Db,
     name: string,
     private readonly staleMs = 30_000,
+    /** Sweep stale claims now and then (see sweepNowAndThen); off where every claim is released by its taker. */
+    private readonly options: { sweep?: boolean } = {},
   ) {
     this.collection = db.collection<ClaimDoc>(name);
   }
@@ -81,6 +83,7 @@ export class Claims {
    * write now and then instead of one per update.
    */
   private sweepNowAndThen() {
+    if (this.options.sweep === false) return;
     const now = Date.now();
     if (now - this.lastSweep < this.staleMs) return;
     this.lastSweep = now;

@@ -50,7 +50,7 @@ describe('watchMonitor', () => {
       expect(await collection.countDocuments({ n: 1 })).toBe(1);
       client.off('serverHeartbeatSucceeded', count);
     } finally {
-      stop();
+      await stop();
     }
   });
 });

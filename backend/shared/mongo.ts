@@ -32,6 +32,7 @@ export async function collectionCount<T extends Document>(collection: Collection
 
 const HEARTBEAT_EVENTS = ['serverHeartbeatStarted', 'serverHeartbeatSucceeded', 'serverHeartbeatFailed'] as const;
 const RETRY_MS = 1_000;
+const TICK_MS = 1_000;
 
 /**
  * Reconnects `client` when its server monitor has gone quiet: no heartbeat started, succeeded or
@@ -40,23 +41,34 @@ const RETRY_MS = 1_000;
  * service's monitor went silent the moment the database went away and never checked again, so
  * every call of that service failed server selection long after the database was back, while the
  * other services recovered within a second. A reconnect builds a new
- * monitor; callers keep their `Db` and collections. Returns the function that stops watching
- * (before the client is closed for good).
+ * monitor; callers keep their `Db` and collections. Returns the function that stops watching and
+ * waits for a reconnect under way (call it before the client is closed for good).
  */
-export function watchMonitor(client: MongoClient, log: Logger, stallMs = 4_000): () => void {
+export function watchMonitor(client: MongoClient, log: Logger, stallMs = 4_000): () => Promise<void> {
+  // A load-balanced connection has no server monitor to watch.
+  if (client.options.loadBalanced) return async () => {};
   let lastBeat = Date.now();
+  let lastTick = Date.now();
   const beat = () => {
     lastBeat = Date.now();
   };
   for (const event of HEARTBEAT_EVENTS) client.on(event, beat);
-  let reconnecting = false;
+  let stopped = false;
+  let reconnecting: Promise<void> | undefined;
   const timer = setInterval(() => {
-    if (reconnecting || Date.now() - lastBeat < stallMs) return;
-    reconnecting = true;
-    log.warn({ quietMs: Date.now() - lastBeat }, 'mongodb monitor stalled; reconnecting');
-    (async () => {
+    const now = Date.now();
+    // A late tick means this process was starved (its event loop blocked), not that the monitor
+    // stalled: count afresh rather than close a client whose calls are merely late.
+    if (now - lastTick > 2 * TICK_MS) lastBeat = now;
+    lastTick = now;
+    if (stopped || reconnecting || now - lastBeat < stallMs) return;
+    log.warn({ quietMs: now - lastBeat }, 'mongodb monitor stalled; reconnecting');
+    reconnecting = (async () => {
       await client.close();
+      if (stopped) return;
       await client.connect();
+      // Stopped meanwhile: the service is closing the client for good; do not leave this one open.
+      if (stopped) await client.close();
       lastBeat = Date.now();
     })()
       .catch((err: unknown) => {
@@ -66,12 +78,14 @@ export function watchMonitor(client: MongoClient, log: Logger, stallMs = 4_000):
         log.warn({ err: err instanceof Error ? err.message : err }, 'mongodb reconnect failed; trying again');
       })
       .finally(() => {
-        reconnecting = false;
+        reconnecting = undefined;
       });
-  }, 1_000);
+  }, TICK_MS);
   timer.unref();
-  return () => {
+  return async () => {
+    stopped = true;
     clearInterval(timer);
     for (const event of HEARTBEAT_EVENTS) client.off(event, beat);
+    await reconnecting;
   };
 }

@@ -85,7 +85,7 @@ export async function startService<C extends BaseConfig>(options: {
       stopping.abort();
       await withTimeout(server.shutdown(), config.SHUTDOWN_GRACE_MS).catch(() => server.forceShutdown());
       await parts.close?.();
-      stopWatchingMongo();
+      await stopWatchingMongo();
       await Promise.all([closeQuietly(mongo, redis), metrics?.close()]);
       log.info(`${name} stopped`);
     })();
