@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Collection, Db } from 'mongodb';
+import type { Collection, Db, Document, Filter, OptionalUnlessRequiredId } from 'mongodb';
 
 /**
  * Atomic claims, built on the one write that FerretDB 1.x (SQLite backend) makes atomic: an insert
@@ -8,20 +8,22 @@ import type { Collection, Db } from 'mongodb';
  * concurrent `updateOne({_id, version: 1})` report success). Claims give every writer of a record
  * exclusive rights first; on a real MongoDB they cost one small insert more.
  *
- * A claim a crashed process left behind goes stale after `staleMs` and may be taken over.
+ * A claim may carry fields of its own (`T`: what the taker recorded, e.g. the order an idempotency
+ * key made). A claim a crashed process left behind goes stale after `staleMs` and may be taken over.
  */
-interface ClaimDoc {
-  _id: string;
-  at: Date;
-}
+export type ClaimDoc<T extends Document = Document> = T & { _id: string; at: Date };
 
 const DUPLICATE_KEY = 11000;
 /** Up to this many keys, `held` looks each up by `_id` alone. */
 const FEW_KEYS = 8;
+/** Stale claims are swept at most this often (and at most once per `staleMs`). */
+const SWEEP_EVERY_MS = 10 * 60_000;
+/** A failed release is retried for at most this long (and at most a third of `staleMs`). */
+const RELEASE_RETRY_MS = 30_000;
 
-export class Claims {
-  private readonly collection: Collection<ClaimDoc>;
-  private lastSweep = Date.now();
+export class Claims<T extends Document = Document> {
+  private readonly collection: Collection<ClaimDoc<T>>;
+  private lastSweep = 0;
 
   constructor(
     db: Db,
@@ -30,64 +32,79 @@ export class Claims {
     /** Sweep stale claims now and then (see sweepNowAndThen); off where every claim is released by its taker. */
     private readonly options: { sweep?: boolean } = {},
   ) {
-    this.collection = db.collection<ClaimDoc>(name);
+    this.collection = db.collection<ClaimDoc<T>>(name);
   }
 
   /** True when this caller now holds `key`; false when someone else does. */
-  async take(key: string): Promise<boolean> {
+  async take(key: string, fields?: T): Promise<boolean> {
+    return (await this.takeOrGet(key, fields)).taken;
+  }
+
+  /**
+   * Takes `key`, recording `fields` with it; when someone else holds it, their claim as they
+   * recorded it (absent only when it came and went while this call looked).
+   */
+  async takeOrGet(key: string, fields?: T): Promise<{ taken: true } | { taken: false; holder?: ClaimDoc<T> }> {
     this.sweepNowAndThen();
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await this.collection.insertOne({ _id: key, at: new Date() });
-        return true;
+        await this.collection.insertOne({ ...fields, _id: key, at: new Date() } as OptionalUnlessRequiredId<ClaimDoc<T>>);
+        return { taken: true };
       } catch (err) {
         if ((err as { code?: number }).code !== DUPLICATE_KEY) throw err;
       }
-      const existing = await this.collection.findOne({ _id: key });
-      if (existing && existing.at.getTime() > Date.now() - this.staleMs) return false;
-      if (existing) await this.collection.deleteOne({ _id: key, at: existing.at });
+      const existing = await this.collection.findOne(this.filter(key));
+      if (existing && existing.at.getTime() > Date.now() - this.staleMs) return { taken: false, holder: existing as ClaimDoc<T> };
+      // Stale (or released in between): free again. The `at` filter keeps a claim another taker just wrote.
+      if (existing) await this.collection.deleteOne(this.filter(key, { at: existing.at } as Partial<ClaimDoc<T>>));
     }
-    return false;
+    const holder = await this.collection.findOne(this.filter(key));
+    return holder ? { taken: false, holder: holder as ClaimDoc<T> } : { taken: false };
   }
 
-  async release(...keys: string[]) {
-    if (keys.length === 1) await this.collection.deleteOne({ _id: keys[0]! });
-    else if (keys.length > 1) await this.collection.deleteMany({ _id: { $in: keys } });
+  /** Records more fields on a claim, if it is still the one `match` describes. */
+  async annotate(key: string, match: Partial<T>, fields: Partial<T>) {
+    await this.collection.updateOne(this.filter(key, match), { $set: fields as Partial<ClaimDoc<T>> });
+  }
+
+  /** Drops the claim on `key`; with `match`, only if it is still the one that describes. */
+  async release(key: string, match?: Partial<T>) {
+    await this.collection.deleteOne(this.filter(key, match));
   }
 
   /**
-   * Releases `keys` even when MongoDB is unreachable right now: a failed release is retried in
+   * Releases `key` even when MongoDB is unreachable right now: a failed release is retried in
    * the background. Without this, a write that failed because the database went away left its
    * claim behind, and the record could not be updated until the claim went stale (30 s after
-   * the database was back). Retries stop after a third of `staleMs`, well before anyone may take
-   * the claim over (a claim is taken at most a socket timeout, 10 s, before its write fails), so
-   * a late retry can never delete a claim somebody else took over. Never throws.
+   * the database was back). Retries stop after a third of `staleMs` (30 s at most), well before
+   * anyone may take the claim over (a claim is taken at most a socket timeout, 10 s, before its
+   * write fails), so a late retry can never delete a claim somebody else took over. Never throws.
    */
-  async releaseEventually(...keys: string[]) {
-    await this.retryRelease(keys, Date.now() + this.staleMs / 3, 100);
+  async releaseEventually(key: string, match?: Partial<T>) {
+    await this.retryRelease(key, match, Date.now() + Math.min(this.staleMs / 3, RELEASE_RETRY_MS), 100);
   }
 
-  private async retryRelease(keys: string[], giveUpAt: number, delay: number): Promise<void> {
+  private async retryRelease(key: string, match: Partial<T> | undefined, giveUpAt: number, delay: number): Promise<void> {
     try {
-      await this.release(...keys);
+      await this.release(key, match);
     } catch {
       if (Date.now() + delay > giveUpAt) return;
       // The first attempt is awaited by the caller; the retries go on in the background.
-      void sleep(delay, undefined, { ref: false }).then(() => this.retryRelease(keys, giveUpAt, Math.min(delay * 2, 1_000)));
+      void sleep(delay, undefined, { ref: false }).then(() => this.retryRelease(key, match, giveUpAt, Math.min(delay * 2, 1_000)));
     }
   }
 
   /**
-   * Removes stale claims, at most once every `staleMs`, in the background: claims a writer leaves
-   * on purpose (the version it wrote, see backend/party/store.ts) and those of crashed writers. One
-   * write now and then instead of one per update.
+   * Removes stale claims now and then, in the background: claims a writer leaves on purpose (the
+   * version it wrote, see backend/party/store.ts; an idempotency key's record) and those of crashed
+   * writers. One write now and then instead of one per update.
    */
   private sweepNowAndThen() {
     if (this.options.sweep === false) return;
     const now = Date.now();
-    if (now - this.lastSweep < this.staleMs) return;
+    if (now - this.lastSweep < Math.min(this.staleMs, SWEEP_EVERY_MS)) return;
     this.lastSweep = now;
-    this.collection.deleteMany({ at: { $lt: new Date(now - this.staleMs) } }).catch(() => {
+    this.collection.deleteMany({ at: { $lt: new Date(now - this.staleMs) } } as Filter<ClaimDoc<T>>).catch(() => {
       this.lastSweep = 0;
     });
   }
@@ -100,8 +117,12 @@ export class Claims {
     // included, in Go over every document (5 ms on a small collection): a few keys go one by one.
     const docs =
       keys.length <= FEW_KEYS
-        ? (await Promise.all(keys.map((key) => this.collection.findOne({ _id: key })))).filter((doc) => doc !== null)
-        : await this.collection.find({ _id: { $in: keys } }).toArray();
-    return new Set(docs.filter((doc) => doc.at.getTime() > since).map((doc) => doc._id));
+        ? (await Promise.all(keys.map((key) => this.collection.findOne(this.filter(key))))).filter((doc) => doc !== null)
+        : await this.collection.find({ _id: { $in: keys } } as Filter<ClaimDoc<T>>).toArray();
+    return new Set(docs.filter((doc) => doc.at.getTime() > since).map((doc) => doc._id as string));
+  }
+
+  private filter(key: string, match?: Partial<ClaimDoc<T>>): Filter<ClaimDoc<T>> {
+    return { ...match, _id: key } as Filter<ClaimDoc<T>>;
   }
 }
