@@ -273,7 +273,7 @@ describe('delete', () => {
     await grpcError(backend.customers.delete({ id: 'zz' }), Status.INVALID_ARGUMENT, /^id: /);
   });
 
-  it('gives up, keeping the record, when it stalled past markFreshMs after marking it', async () => {
+  it('gives up, keeping the record, when it stalled past deleteWithinMs after marking it', async () => {
     // The same service code over the same collection, its orders Count answered by the real orders
     // service a little late: as if the process had been starved between its mark and the removal.
     const cacheRedis = new Redis(backend.redis.url);
@@ -285,7 +285,7 @@ describe('delete', () => {
         await sleep(100);
         return backend.orders.count({ customerId: id });
       },
-      markFreshMs: 50,
+      deleteWithinMs: 50,
     });
     try {
       const c = await backend.customers.create({ name: 'Stalled delete' });

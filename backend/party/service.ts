@@ -41,10 +41,10 @@ export function createPartyService(deps: {
   store: PartyStore;
   cache: RecordCache<Party>;
   countReferences?: CountReferences;
-  /** How long a delete may take from its mark to removing the record (see delete); DELETE_WITHIN_MS. */
-  markFreshMs?: number;
+  /** How long a delete may take from its mark to removing the record (see delete); default DELETE_WITHIN_MS. */
+  deleteWithinMs?: number;
 }): CustomersServiceImplementation {
-  const { kind, store, cache, countReferences, markFreshMs = DELETE_WITHIN_MS } = deps;
+  const { kind, store, cache, countReferences, deleteWithinMs = DELETE_WITHIN_MS } = deps;
   const missing = (id: string) => notFound(`no ${kind} ${id}`);
 
   return {
@@ -104,7 +104,7 @@ export function createPartyService(deps: {
         // after an order's check passed it by: it gives up well before, so that even a slow removal
         // lands while every check still sees the mark.
         await cache.markWriting(id);
-        if (Date.now() - mark.at > markFreshMs)
+        if (Date.now() - mark.at > deleteWithinMs)
           throw new ServerError(Status.UNAVAILABLE, `${kind} ${id} took too long to delete; try again`);
         await store.remove(objectId);
       } catch (err) {

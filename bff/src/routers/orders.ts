@@ -16,7 +16,7 @@ const listInput = z
     message: 'give customerId or supplierId, not both',
   });
 /** A key per create the client means to make once: sent again on a retry, it returns the first one's order. */
-export const idempotencyKey = z
+const idempotencyKey = z
   .string()
   .min(1, 'must not be empty')
   .max(100, 'must be at most 100 characters')
