@@ -19,6 +19,8 @@ export interface PartyDoc {
 export type UpdateOutcome = { status: 'updated'; record: Party } | { status: 'missing' } | { status: 'conflict' } | { status: 'busy' };
 
 const MAX_UPDATE_ATTEMPTS = 10;
+/** Up to this many ids, batchGet looks each up by `_id` alone. */
+const FEW_IDS = 16;
 
 export interface PartyChanges {
   name?: string;
@@ -89,8 +91,11 @@ export class PartyStore {
   async batchGet(ids: ObjectId[], forReference: boolean): Promise<Party[]> {
     if (ids.length === 0) return [];
     const [docs, beingDeleted] = await Promise.all([
-      // FerretDB 1.x evaluates a lone `_id` filter in SQLite, far faster than `$in` (evaluated in Go).
-      this.collection.find(ids.length === 1 ? { _id: ids[0] } : { _id: { $in: ids } }).toArray(),
+      // FerretDB 1.x finds a lone `_id` through its index and evaluates `$in` in Go over every
+      // document: a few ids go one by one, in parallel.
+      ids.length <= FEW_IDS
+        ? Promise.all(ids.map((id) => this.collection.findOne({ _id: id }))).then((found) => found.filter((doc) => doc !== null))
+        : this.collection.find({ _id: { $in: ids } }).toArray(),
       forReference ? this.marks.held(ids.map((id) => deletionKey(id.toHexString()))) : new Set<string>(),
     ]);
     return docs.filter((doc) => !beingDeleted.has(deletionKey(doc._id.toHexString()))).map(toParty);

@@ -21,6 +21,9 @@ export function createServiceClient<S extends CompatServiceDefinition>(definitio
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.initial_reconnect_backoff_ms': 100,
     'grpc.max_reconnect_backoff_ms': 1_000,
+    // Channelz (grpc-js's call and socket introspection, on by default) keeps counters and traces
+    // for every call; nothing here reads them. Off: 5–8 % more calls per second (docs/benchmarks.md).
+    'grpc.enable_channelz': 0,
   });
   const client: Client<S, DeadlineOptions> = createClientFactory()
     .use(async function* defaultDeadline<Req, Res>(

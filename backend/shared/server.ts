@@ -68,6 +68,8 @@ export async function startService<C extends BaseConfig>(options: {
     // pins it to one replica. Asking clients to reconnect now and then (calls in flight finish,
     // streams included) spreads them over replicas added since.
     'grpc.max_connection_age_ms': MAX_CONNECTION_AGE_MS,
+    // As for the clients (grpc-client.ts): no channelz bookkeeping on every call.
+    'grpc.enable_channelz': 0,
   }).use(callMiddleware(log, stopping.signal));
   server.add(HealthDefinition, HealthServiceImpl(health));
   parts.register(server);

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { address, loadConfig, port } from '../../backend/shared/config.js';
 
-const flag = z
-  .enum(['true', 'false', '1', '0', ''], { error: 'must be true or false' })
-  .default('false')
-  .transform((v) => v === 'true' || v === '1');
+const flag = (byDefault: 'true' | 'false') =>
+  z
+    .enum(['true', 'false', '1', '0', ''], { error: 'must be true or false' })
+    .default(byDefault)
+    .transform((v) => v === 'true' || v === '1');
 
 /** The BFF's environment, parsed once at start-up; a bad variable stops it, named. */
 const bffEnv = z.object({
@@ -22,7 +23,9 @@ const bffEnv = z.object({
   /** Deadline of the unary gRPC calls of one request, together (and of each call outside a request). */
   GRPC_DEADLINE_MS: z.coerce.number().int().min(50).max(60_000).default(2_000),
   /** Marks the session cookie `Secure`; off by default so that plain-http local use works. */
-  COOKIE_SECURE: flag,
+  COOKIE_SECURE: flag('false'),
+  /** tRPC GET queries answered without the Fetch adapter (trpc-queries.ts); `false` sends them all through it. */
+  TRPC_FAST_QUERIES: flag('true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import type { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { contextFrom, requestContext } from '../../backend/shared/context.js';
 import { createLogger } from '../../backend/shared/logger.js';
@@ -15,8 +16,15 @@ import { OrderFeed } from './events.js';
 import { httpDuration, routeOf } from './metrics.js';
 import { createRestHandler } from './rest.js';
 import { appRouter } from './routers/index.js';
+import { createQueryFastPath } from './trpc-queries.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Headers of every JSON answer of tRPC's: never cached; Retry-After when the rate limit refused. */
+function jsonHeaders(errors: TRPCError[]): Record<string, string> {
+  const retryAfter = errors.map(retryAfterSeconds).find((s) => s !== undefined);
+  return { 'Cache-Control': 'no-store', ...(retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) }) };
+}
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS']);
 
 /**
@@ -47,10 +55,14 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
     responseMeta({ type, errors }) {
       // SSE keeps tRPC's own `no-cache, no-transform` (and X-Accel-Buffering: no) for proxies.
       if (type === 'subscription') return {};
-      const retryAfter = errors.map(retryAfterSeconds).find((s) => s !== undefined);
-      return { headers: { 'Cache-Control': 'no-store', ...(retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) }) } };
+      return { headers: jsonHeaders(errors) };
     },
     onError: ({ error, path, req }) => logFailure(log, requestIdOf(req), path, error),
+  });
+  const answerQuery = createQueryFastPath({
+    deps,
+    headers: jsonHeaders,
+    onError: (error, path, req) => logFailure(log, requestIdOf(req), path, error),
   });
   const rest = createRestHandler(deps);
   let replica = config.BFF_REPLICA_NAME ?? '';
@@ -87,7 +99,14 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
         streams.add(res);
         res.once('close', () => streams.delete(res));
       }
-      return trpc(req, res);
+      if (!config.TRPC_FAST_QUERIES) return trpc(req, res);
+      return void answerQuery(req, res, url).then(
+        (answered) => answered || trpc(req, res),
+        (err: unknown) => {
+          log.error({ err, requestId }, 'tRPC query fast path failed');
+          if (!res.headersSent) trpc(req, res);
+        },
+      );
     }
     if (url.pathname.startsWith('/api/')) return void rest(req, res, url);
     if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {

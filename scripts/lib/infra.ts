@@ -11,10 +11,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * `scripts/install-infra.sh` installs the binaries.
  */
 export const FERRETDB_VERSION = 'v1.24.2';
+/** Our build of it: FERRETDB_VERSION with the fix in scripts/install-infra.sh (its `_id` lookups use the `_id` index). */
+export const FERRETDB_BUILD = `${FERRETDB_VERSION}-pdash1`;
 
 export function ferretdbBinary() {
   const dir = process.env.PDASH_TOOLS_DIR ?? join(homedir(), '.local/share/pdash');
-  const bin = join(dir, 'bin', `ferretdb-${FERRETDB_VERSION}`);
+  const bin = join(dir, 'bin', `ferretdb-${FERRETDB_BUILD}`);
   if (!existsSync(bin)) throw new Error(`FerretDB is not installed at ${bin}: run \`npm run infra:install\``);
   return bin;
 }
