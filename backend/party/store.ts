@@ -87,18 +87,28 @@ export class PartyStore {
     return doc ? toParty(doc) : undefined;
   }
 
-  /** The records among `ids`; with `forReference`, leaving out those a delete is working on. */
+  /**
+   * The records among `ids`; with `forReference`, leaving out those a delete is working on.
+   *
+   * For a reference check the marks are read first and the records after, never side by side:
+   * a delete removes the record before it drops its mark, so a check that finds no mark and then
+   * finds the record knows the record was not being deleted when it looked for the mark (any delete
+   * that marks it later counts the order's pending reference, docs/design.md). Read side by side,
+   * the record could be read just before a delete removed it and the mark just after that delete
+   * dropped it: the check passed a deleted record (seen by backend/orders/race.test.ts under load).
+   */
   async batchGet(ids: ObjectId[], forReference: boolean): Promise<Party[]> {
     if (ids.length === 0) return [];
-    const [docs, beingDeleted] = await Promise.all([
-      // FerretDB 1.x finds a lone `_id` through its index and evaluates `$in` in Go over every
-      // document: a few ids go one by one, in parallel.
-      ids.length <= FEW_IDS
-        ? Promise.all(ids.map((id) => this.collection.findOne({ _id: id }))).then((found) => found.filter((doc) => doc !== null))
-        : this.collection.find({ _id: { $in: ids } }).toArray(),
-      forReference ? this.marks.held(ids.map((id) => deletionKey(id.toHexString()))) : new Set<string>(),
-    ]);
-    return docs.filter((doc) => !beingDeleted.has(deletionKey(doc._id.toHexString()))).map(toParty);
+    const beingDeleted = forReference ? await this.marks.held(ids.map((id) => deletionKey(id.toHexString()))) : new Set<string>();
+    const wanted = ids.filter((id) => !beingDeleted.has(deletionKey(id.toHexString())));
+    if (wanted.length === 0) return [];
+    // FerretDB 1.x finds a lone `_id` through its index and evaluates `$in` in Go over every
+    // document: a few ids go one by one, in parallel.
+    const docs =
+      wanted.length <= FEW_IDS
+        ? (await Promise.all(wanted.map((id) => this.collection.findOne({ _id: id })))).filter((doc) => doc !== null)
+        : await this.collection.find({ _id: { $in: wanted } }).toArray();
+    return docs.map(toParty);
   }
 
   async list(options: { q?: string; limit: number; cursor?: string }) {
