@@ -95,6 +95,7 @@ export function createPartyService(deps: {
     async delete({ id }) {
       const objectId = parseId(id);
       const mark = await store.markDeleting(objectId);
+      let removing = false;
       if (mark.status === 'missing') throw missing(id);
       if (mark.status === 'busy') throw new ServerError(Status.ABORTED, `${kind} ${id} is already being deleted`);
       try {
@@ -106,10 +107,14 @@ export function createPartyService(deps: {
         await cache.markWriting(id);
         if (Date.now() - mark.at > deleteWithinMs)
           throw new ServerError(Status.UNAVAILABLE, `${kind} ${id} took too long to delete; try again`);
+        removing = true;
         await store.remove(objectId);
       } catch (err) {
-        // A mark this old may have been taken over by another delete: that one's to release.
-        if (Date.now() - mark.at < DELETION_MARK_STALE_MS) await store.unmarkDeleting(objectId);
+        // A mark this old may have been taken over by another delete: that one's to release. Once
+        // the removal was sent, the mark stays (and goes stale in 30 s): the removal may still land
+        // (a timed-out call can), and reference checks rely on a record being gone before its
+        // mark is (PartyStore.batchGet).
+        if (!removing && Date.now() - mark.at < DELETION_MARK_STALE_MS) await store.unmarkDeleting(objectId);
         throw err;
       }
       await cache.drop(id);

@@ -103,6 +103,7 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
       return void answerQuery(req, res, url).then(
         (answered) => answered || trpc(req, res),
         (err: unknown) => {
+          // Only before any procedure ran (trpc-queries.ts answers 500 itself after that).
           log.error({ err, requestId }, 'tRPC query fast path failed');
           if (!res.headersSent) trpc(req, res);
         },

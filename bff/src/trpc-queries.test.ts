@@ -34,17 +34,34 @@ async function ask(base: string, path: string, headers: Record<string, string>) 
   const pick = (name: string) => response.headers.get(name);
   return {
     status: response.status,
-    body: JSON.parse(text) as unknown,
+    body: parseBody(text),
     headers: { type: pick('content-type'), cache: pick('cache-control'), vary: pick('vary'), retryAfter: pick('retry-after') },
     framedBy: pick('content-length') === null ? 'chunks' : 'length',
   };
 }
 
+/** JSON, or JSON lines (a streamed answer). */
+function parseBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+  }
+}
+
 /** The same request to both replicas: the answers must match; returns the fast replica's. */
-async function compare(path: string, options: { auth?: 'token' | 'none' | 'garbage'; fast?: boolean } = {}) {
+async function compare(
+  path: string,
+  options: { auth?: 'token' | 'none' | 'garbage'; fast?: boolean; headers?: Record<string, string> } = {},
+) {
   const auth = options.auth ?? 'token';
-  const headers: Record<string, string> =
-    auth === 'token' ? { authorization: `Bearer ${token}` } : auth === 'garbage' ? { authorization: 'Bearer not.a.token' } : {};
+  const headers: Record<string, string> = {
+    ...(auth === 'token' ? { authorization: `Bearer ${token}` } : auth === 'garbage' ? { authorization: 'Bearer not.a.token' } : {}),
+    ...options.headers,
+  };
   const [fast, slow] = await Promise.all([ask(stack.bff.url, path, headers), ask(adapter.url, path, headers)]);
   expect({ status: fast.status, body: fast.body, headers: fast.headers }).toEqual({
     status: slow.status,
@@ -92,6 +109,15 @@ describe('tRPC GET queries without the adapter', () => {
     expect(none.status).toBe(401);
     const garbage = await compare(`/trpc/customers.byId,auth.me?batch=1&input=${input({ 0: { id: customerId } })}`, { auth: 'garbage' });
     expect(garbage.status).toBe(401);
+  });
+
+  test('what it leaves to the adapter: a token in connectionParams, streamed answers', async () => {
+    const viaParams = await compare(`/trpc/auth.me?connectionParams=${input({ token })}`, { auth: 'none', fast: false });
+    expect(viaParams.status).toBe(200);
+    await compare(`/trpc/customers.byId?batch=1&input=${input({ 0: { id: customerId } })}`, {
+      fast: false,
+      headers: { accept: 'application/jsonl' },
+    });
   });
 
   test('what it leaves to the adapter: mutations, unknown procedures, malformed input', async () => {

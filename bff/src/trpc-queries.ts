@@ -17,8 +17,9 @@ import { appRouter } from './routers/index.js';
  * asks for a streamed answer). Each call goes through tRPC's `callProcedure` with the same context
  * as the adapter's, so middleware, validation and errors are tRPC's; a failed call's error is shaped
  * by the router's error formatter and the status picked by tRPC's `getHTTPStatusCode`, as the
- * adapter does. Anything else (other methods, mutations, subscriptions, malformed paths or input)
- * is left to the adapter, before anything has run. bff/src/trpc-queries.test.ts compares the two.
+ * adapter does. Anything else (other methods, mutations, subscriptions, malformed paths or input,
+ * streamed answers, connectionParams) is left to the adapter, before anything has run. The router
+ * has no data transformer; with one, this would have to apply it (a test compares the bodies). bff/src/trpc-queries.test.ts compares the two.
  */
 export function createQueryFastPath(options: {
   deps: ContextDeps;
@@ -34,7 +35,16 @@ export function createQueryFastPath(options: {
 
   /** Resolves true when it answered; false when the adapter must (nothing has been written then). */
   return async function answerQuery(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
-    if (req.method !== 'GET' || req.headers['trpc-accept'] !== undefined) return false;
+    // Left to the adapter: streamed answers (trpc-accept, or Accept: application/jsonl), a token in
+    // connectionParams (the adapter reads it from the query string) and a GET that claims a body.
+    if (
+      req.method !== 'GET' ||
+      req.headers['trpc-accept'] !== undefined ||
+      req.headers.accept?.includes('application/jsonl') ||
+      req.headers['content-type'] !== undefined ||
+      url.searchParams.has('connectionParams')
+    )
+      return false;
     const batch = url.searchParams.get('batch');
     if (batch !== null && batch !== '1') return false;
     const paths = decodePaths(url.pathname);
@@ -43,7 +53,8 @@ export function createQueryFastPath(options: {
     if (!inputs) return false;
 
     const ctx = createContext(deps, req, res, null);
-    const errors: TRPCError[] = [];
+    // By position, as the adapter keeps them (a batch's calls finish in any order).
+    const errors: (TRPCError | undefined)[] = new Array(paths.length).fill(undefined);
     const answers = await Promise.all(
       paths.map(async (path, batchIndex) => {
         const input = inputs[batchIndex];
@@ -60,22 +71,33 @@ export function createQueryFastPath(options: {
           return { result: { data } };
         } catch (cause) {
           const error = getTRPCErrorFromUnknown(cause);
-          errors.push(error);
+          errors[batchIndex] = error;
           options.onError(error, path, req);
           return { error: getTRPCErrorShape({ config, error, type: 'query', path, input, ctx }) };
         }
       }),
     );
     if (res.headersSent || res.destroyed) return true;
-    const json = batch === '1' ? answers : answers[0]!;
-    const body = JSON.stringify(json);
-    res.writeHead(getHTTPStatusCode(json, errors), {
-      'Content-Type': 'application/json',
-      'Content-Length': Buffer.byteLength(body),
-      Vary: 'trpc-accept, accept',
-      ...options.headers(errors),
-    });
-    res.end(body);
+    // From here on the procedures have run: never hand over to the adapter (it would run them again).
+    try {
+      const json = batch === '1' ? answers : answers[0]!;
+      const body = JSON.stringify(json);
+      res.writeHead(getHTTPStatusCode(json, errors as TRPCError[]), {
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(body),
+        Vary: 'trpc-accept, accept',
+        ...options.headers(errors.filter((error) => error !== undefined)),
+      });
+      res.end(body);
+    } catch (err) {
+      options.onError(getTRPCErrorFromUnknown(err), paths.join(','), req);
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      res.end(
+        JSON.stringify({
+          error: { code: -32603, message: 'internal server error', data: { code: 'INTERNAL_SERVER_ERROR', httpStatus: 500 } },
+        }),
+      );
+    }
     return true;
   };
 }
