@@ -95,9 +95,9 @@ export function createPartyService(deps: {
     async delete({ id }) {
       const objectId = parseId(id);
       const mark = await store.markDeleting(objectId);
-      let removing = false;
       if (mark.status === 'missing') throw missing(id);
       if (mark.status === 'busy') throw new ServerError(Status.ABORTED, `${kind} ${id} is already being deleted`);
+      let removing = false;
       try {
         if (countReferences) await ensureUnreferenced(id);
         // Reference checks ignore a mark older than DELETION_MARK_STALE_MS (its deleter may have

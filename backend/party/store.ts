@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Party } from '@pdash/proto/common/v1/party';
 import { type Collection, type Db, ObjectId, type WithId } from 'mongodb';
 import { Claims } from '../shared/claims.js';
-import { collectionCount } from '../shared/mongo.js';
+import { collectionCount, findByIds } from '../shared/mongo.js';
 import { decodeCursor, encodeCursor, pageFilter } from '../shared/pagination.js';
 
 /** A customer or supplier as MongoDB holds it. */
@@ -19,8 +19,6 @@ export interface PartyDoc {
 export type UpdateOutcome = { status: 'updated'; record: Party } | { status: 'missing' } | { status: 'conflict' } | { status: 'busy' };
 
 const MAX_UPDATE_ATTEMPTS = 10;
-/** Up to this many ids, batchGet looks each up by `_id` alone. */
-const FEW_IDS = 16;
 
 export interface PartyChanges {
   name?: string;
@@ -101,14 +99,7 @@ export class PartyStore {
     if (ids.length === 0) return [];
     const beingDeleted = forReference ? await this.marks.held(ids.map((id) => deletionKey(id.toHexString()))) : new Set<string>();
     const wanted = ids.filter((id) => !beingDeleted.has(deletionKey(id.toHexString())));
-    if (wanted.length === 0) return [];
-    // FerretDB 1.x finds a lone `_id` through its index and evaluates `$in` in Go over every
-    // document: a few ids go one by one, in parallel.
-    const docs =
-      wanted.length <= FEW_IDS
-        ? (await Promise.all(wanted.map((id) => this.collection.findOne({ _id: id })))).filter((doc) => doc !== null)
-        : await this.collection.find({ _id: { $in: wanted } }).toArray();
-    return docs.map(toParty);
+    return (await findByIds(this.collection, wanted)).map(toParty);
   }
 
   async list(options: { q?: string; limit: number; cursor?: string }) {

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Collection, Db, Document, Filter, OptionalUnlessRequiredId } from 'mongodb';
+import { findByIds } from './mongo.js';
 
 /**
  * Atomic claims, built on the one write that FerretDB 1.x (SQLite backend) makes atomic: an insert
@@ -14,8 +15,6 @@ import type { Collection, Db, Document, Filter, OptionalUnlessRequiredId } from 
 export type ClaimDoc<T extends Document = Document> = T & { _id: string; at: Date };
 
 const DUPLICATE_KEY = 11000;
-/** Up to this many keys, `held` looks each up by `_id` alone. */
-const FEW_KEYS = 8;
 /** Stale claims are swept at most this often (and at most once per `staleMs`). */
 const SWEEP_EVERY_MS = 10 * 60_000;
 /** A failed release is retried for at most this long (and at most a third of `staleMs`). */
@@ -113,12 +112,7 @@ export class Claims<T extends Document = Document> {
   async held(keys: string[]): Promise<Set<string>> {
     if (keys.length === 0) return new Set();
     const since = Date.now() - this.staleMs;
-    // FerretDB 1.x finds a lone `_id` through its index (0.5 ms here) and evaluates anything else,
-    // `$in` included, in Go over every document (5 ms on a small collection): a few keys go one by one.
-    const docs =
-      keys.length <= FEW_KEYS
-        ? (await Promise.all(keys.map((key) => this.collection.findOne(this.filter(key))))).filter((doc) => doc !== null)
-        : await this.collection.find({ _id: { $in: keys } } as Filter<ClaimDoc<T>>).toArray();
+    const docs = await findByIds(this.collection, keys);
     return new Set(docs.filter((doc) => doc.at.getTime() > since).map((doc) => doc._id as string));
   }
 

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from './logger.js';
-import { connectMongo, watchMonitor } from './mongo.js';
+import { connectMongo, findByIds, watchMonitor } from './mongo.js';
 
 let client: MongoClient;
 beforeAll(async () => {
@@ -52,5 +52,18 @@ describe('watchMonitor', () => {
     } finally {
       await stop();
     }
+  });
+});
+
+describe('findByIds', () => {
+  it('finds the documents with those ids, a few one by one and many at once, leaving missing ones out', async () => {
+    const collection = client.db('test_mongo_watchdog').collection<{ _id: string; n: number }>('by_ids');
+    await collection.insertMany(Array.from({ length: 30 }, (_, n) => ({ _id: `doc-${n}`, n })));
+    const few = await findByIds(collection, ['doc-3', 'nope', 'doc-7']);
+    expect(few.map((doc) => doc.n).sort((a, b) => a - b)).toEqual([3, 7]);
+    const manyIds = [...Array.from({ length: 25 }, (_, n) => `doc-${n}`), 'nope-1', 'nope-2'];
+    const many = await findByIds(collection, manyIds);
+    expect(many.map((doc) => doc.n).sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, n) => n));
+    expect(await findByIds(collection, [])).toEqual([]);
   });
 });

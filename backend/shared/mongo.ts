@@ -1,4 +1,4 @@
-import { type Collection, type Db, type Document, MongoClient } from 'mongodb';
+import { type Collection, type Db, type Document, type Filter, MongoClient, type WithId } from 'mongodb';
 import type { Logger } from './logger.js';
 
 /**
@@ -19,6 +19,21 @@ export async function connectMongo(url: string, dbName: string): Promise<{ clien
   });
   await client.connect();
   return { client, db: client.db(dbName) };
+}
+
+/** Up to this many ids, findByIds looks each up by `_id` alone. */
+const FEW_IDS = 16;
+
+/**
+ * The documents with these `_id`s (missing ones left out). FerretDB 1.x finds a lone `_id` through
+ * its index (0.5 ms here; with our build, see scripts/install-infra.sh) and evaluates anything
+ * else, `$in` included, in Go over every document: a few ids are looked up one by one, in parallel.
+ */
+export async function findByIds<T extends Document, Id>(collection: Collection<T>, ids: Id[]): Promise<WithId<T>[]> {
+  if (ids.length === 0) return [];
+  if (ids.length > FEW_IDS) return collection.find({ _id: { $in: ids } } as Filter<T>).toArray();
+  const found = await Promise.all(ids.map((_id) => collection.findOne({ _id } as Filter<T>)));
+  return found.filter((doc) => doc !== null);
 }
 
 /**
