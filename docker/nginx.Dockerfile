@@ -10,8 +10,11 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json ./
 COPY proto/package.json proto/
 COPY backend/package.json backend/
+COPY backend/shared/package.json backend/shared/
 COPY bff/package.json bff/
 COPY dashboard/package.json dashboard/
+COPY scripts/package.json scripts/
+COPY tests/support/package.json tests/support/
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY proto proto
 COPY backend backend

@@ -6,13 +6,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServiceClient } from '@pdash/backend-shared/grpc-client';
 import { AuthServiceDefinition } from '@pdash/proto/auth/v1/auth';
 import { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers';
 import { OrdersServiceDefinition } from '@pdash/proto/orders/v1/orders';
 import { SuppliersServiceDefinition } from '@pdash/proto/suppliers/v1/suppliers';
 import { Redis } from 'ioredis';
 import { HealthDefinition } from 'nice-grpc-server-health';
-import { createServiceClient } from '../backend/shared/grpc-client.js';
 import { type BenchResult, printTable, runCase, writeResults } from './lib/bench.js';
 import { freePort, startFerretDB, startRedis } from './lib/infra.js';
 import { Supervisor } from './lib/supervisor.js';

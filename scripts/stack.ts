@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ensureDashboardBuild } from '../dashboard/build/ensure.js';
+import { ensureDashboardBuild } from '@pdash/dashboard/build';
 import { createClient } from './lib/client.js';
 import { ferretdbBinary, freePort } from './lib/infra.js';
 import { NGINX_BIN, renderNginxConfig } from './lib/nginx.js';

@@ -2,10 +2,10 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:cry
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigError } from '@pdash/backend-shared/config';
+import { type Backend, startBackend } from '@pdash/testing/backend';
 import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, startBackend } from '../../tests/support/backend.js';
-import { ConfigError } from '../shared/config.js';
 import { startAuthService } from './main.js';
 import { newUser } from './test-support.js';
 

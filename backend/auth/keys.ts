@@ -1,9 +1,9 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { ConfigError } from '@pdash/backend-shared/config';
+import type { Logger } from '@pdash/backend-shared/logger';
 import { type CryptoKey, importPKCS8, importSPKI } from 'jose';
-import { ConfigError } from '../shared/config.js';
-import type { Logger } from '../shared/logger.js';
 
 /** The Ed25519 pair that signs and checks access tokens, imported once for jose. */
 export interface SigningKeys {

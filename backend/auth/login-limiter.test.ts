@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Backend, startBackend } from '@pdash/testing/backend';
 import { Redis } from 'ioredis';
 import { type Metadata, Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, startBackend } from '../../tests/support/backend.js';
 import { grpcError, newUser } from './test-support.js';
 
 const MAX_FAILURES = 3;

@@ -1,9 +1,9 @@
 import { pathToFileURL } from 'node:url';
+import { baseEnv, loadConfig, port } from '@pdash/backend-shared/config';
+import { createLogger } from '@pdash/backend-shared/logger';
+import { runMain, startService } from '@pdash/backend-shared/server';
 import { AuthServiceDefinition } from '@pdash/proto/auth/v1/auth';
 import { z } from 'zod';
-import { baseEnv, loadConfig, port } from '../shared/config.js';
-import { createLogger } from '../shared/logger.js';
-import { runMain, startService } from '../shared/server.js';
 import { loadSigningKeys } from './keys.js';
 import { LoginLimiter } from './login-limiter.js';
 import { createPasswordVerifier } from './passwords.js';

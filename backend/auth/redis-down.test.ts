@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { redisErrors } from '@pdash/backend-shared/metrics';
+import { type Backend, startBackend } from '@pdash/testing/backend';
 import { Redis } from 'ioredis';
 import { decodeJwt } from 'jose';
 import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, startBackend } from '../../tests/support/backend.js';
-import { redisErrors } from '../shared/metrics.js';
 import { grpcError, newUser } from './test-support.js';
 
 const MAX_FAILURES = 3;

@@ -1,6 +1,6 @@
-import type { Logger } from '../shared/logger.js';
-import { redisErrors } from '../shared/metrics.js';
-import type { Redis } from '../shared/redis.js';
+import type { Logger } from '@pdash/backend-shared/logger';
+import { redisErrors } from '@pdash/backend-shared/metrics';
+import type { Redis } from '@pdash/backend-shared/redis';
 
 /**
  * For a feature that carries on without Redis: every failed command is counted in `redisErrors`,

@@ -1,5 +1,5 @@
-import type { Logger } from '../shared/logger.js';
-import type { Redis } from '../shared/redis.js';
+import type { Logger } from '@pdash/backend-shared/logger';
+import type { Redis } from '@pdash/backend-shared/redis';
 import { redisFailureReporter } from './redis-failures.js';
 import { CLOCK_TOLERANCE_SECONDS } from './tokens.js';
 

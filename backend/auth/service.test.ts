@@ -1,7 +1,7 @@
+import { type Backend, startBackend } from '@pdash/testing/backend';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, startBackend } from '../../tests/support/backend.js';
 import { grpcError, newUser } from './test-support.js';
 
 let backend: Backend;

@@ -1,9 +1,9 @@
+import { notFound, parseRequest, ServerError, Status } from '@pdash/backend-shared/errors';
+import { parseId } from '@pdash/backend-shared/ids';
+import type { Logger } from '@pdash/backend-shared/logger';
+import { text } from '@pdash/backend-shared/validation';
 import type { AuthServiceImplementation, User } from '@pdash/proto/auth/v1/auth';
 import { z } from 'zod';
-import { notFound, parseRequest, ServerError, Status } from '../shared/errors.js';
-import { parseId } from '../shared/ids.js';
-import type { Logger } from '../shared/logger.js';
-import { text } from '../shared/validation.js';
 import type { LoginLimiter } from './login-limiter.js';
 import { hashPassword, type PasswordVerifier } from './passwords.js';
 import type { RevocationList } from './revocations.js';

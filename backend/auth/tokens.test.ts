@@ -1,13 +1,13 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createServiceClient } from '@pdash/backend-shared/grpc-client';
+import type { RunningService } from '@pdash/backend-shared/server';
 import { AuthServiceDefinition } from '@pdash/proto/auth/v1/auth';
+import { type Backend, startBackend } from '@pdash/testing/backend';
 import { Redis } from 'ioredis';
 import { decodeJwt, type JWTPayload, SignJWT } from 'jose';
 import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, startBackend } from '../../tests/support/backend.js';
-import { createServiceClient } from '../shared/grpc-client.js';
-import type { RunningService } from '../shared/server.js';
 import { startAuthService } from './main.js';
 import { grpcError, newUser } from './test-support.js';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { ServerError, Status } from '@pdash/backend-shared/errors';
+import { isObjectIdHex } from '@pdash/backend-shared/ids';
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { ServerError, Status } from '../shared/errors.js';
-import { isObjectIdHex } from '../shared/ids.js';
 import type { SigningKeys } from './keys.js';
 
 export interface TokenClaims {

@@ -1,4 +1,4 @@
+import { runMain } from '@pdash/backend-shared/server';
 import { startPartyService } from '../party/main.js';
-import { runMain } from '../shared/server.js';
 
 runMain(() => startPartyService('customers'));

@@ -1,12 +1,12 @@
+import { createServiceClient } from '@pdash/backend-shared/grpc-client';
+import { redisErrors } from '@pdash/backend-shared/metrics';
 import { type OrderEvent, OrderEventType, OrdersServiceDefinition, type WatchOrdersRequest } from '@pdash/proto/orders/v1/orders';
+import { freePort } from '@pdash/scripts/infra';
+import { type Backend, startBackend } from '@pdash/testing/backend';
 import { Redis } from 'ioredis';
 import { ObjectId } from 'mongodb';
 import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { freePort } from '../../scripts/lib/infra.js';
-import { type Backend, startBackend } from '../../tests/support/backend.js';
-import { createServiceClient } from '../shared/grpc-client.js';
-import { redisErrors } from '../shared/metrics.js';
 import { appendEvent, QUEUE_LIMIT } from './events.js';
 import { startOrdersService } from './main.js';
 

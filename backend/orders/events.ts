@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { invalidArgument, ServerError, Status } from '@pdash/backend-shared/errors';
+import type { Logger } from '@pdash/backend-shared/logger';
+import { redisErrors } from '@pdash/backend-shared/metrics';
+import type { Redis } from '@pdash/backend-shared/redis';
 import { type Order, type OrderEvent, type OrderEventType, orderEventTypeFromJSON } from '@pdash/proto/orders/v1/orders';
-import { invalidArgument, ServerError, Status } from '../shared/errors.js';
-import type { Logger } from '../shared/logger.js';
-import { redisErrors } from '../shared/metrics.js';
-import type { Redis } from '../shared/redis.js';
 
 /*
  * The order event log is a capped Redis Stream that every orders replica appends to, so event ids

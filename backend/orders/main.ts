@@ -1,12 +1,12 @@
 import { pathToFileURL } from 'node:url';
+import { Claims } from '@pdash/backend-shared/claims';
+import { address, baseEnv, loadConfig, port } from '@pdash/backend-shared/config';
+import { createServiceClient } from '@pdash/backend-shared/grpc-client';
+import { createRedis } from '@pdash/backend-shared/redis';
+import { runMain, startService } from '@pdash/backend-shared/server';
 import { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers';
 import { OrdersServiceDefinition } from '@pdash/proto/orders/v1/orders';
 import { SuppliersServiceDefinition } from '@pdash/proto/suppliers/v1/suppliers';
-import { Claims } from '../shared/claims.js';
-import { address, baseEnv, loadConfig, port } from '../shared/config.js';
-import { createServiceClient } from '../shared/grpc-client.js';
-import { createRedis } from '../shared/redis.js';
-import { runMain, startService } from '../shared/server.js';
 import { OrderEventLog, READ_BLOCK_MS } from './events.js';
 import { Parties } from './parties.js';
 import { OrderRequests } from './requests.js';

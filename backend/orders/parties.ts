@@ -1,7 +1,7 @@
+import { notFound, ServerError, Status } from '@pdash/backend-shared/errors';
+import type { ServiceClient } from '@pdash/backend-shared/grpc-client';
 import type { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers';
 import { ClientError } from 'nice-grpc';
-import { notFound, ServerError, Status } from '../shared/errors.js';
-import type { ServiceClient } from '../shared/grpc-client.js';
 
 /** What orders needs of the customers or the suppliers service (both speak the same messages). */
 type PartyClient = Pick<ServiceClient<CustomersServiceDefinition>, 'batchGet'>;

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Backend, startBackend } from '@pdash/testing/backend';
 import { ObjectId } from 'mongodb';
 import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, startBackend } from '../../tests/support/backend.js';
 import { type OrderDoc, OrdersStore, PENDING_TTL_MS } from './store.js';
 
 /*

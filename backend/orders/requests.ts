@@ -1,6 +1,6 @@
+import { type ClaimDoc, Claims } from '@pdash/backend-shared/claims';
+import { ServerError, Status } from '@pdash/backend-shared/errors';
 import type { Db, ObjectId } from 'mongodb';
-import { type ClaimDoc, Claims } from '../shared/claims.js';
-import { ServerError, Status } from '../shared/errors.js';
 
 /*
  * Idempotent creates. A client whose create timed out cannot know whether the order was made; with

@@ -1,10 +1,10 @@
+import { parseRequest } from '@pdash/backend-shared/errors';
 import type { Order } from '@pdash/proto/orders/v1/orders';
+import { type Backend, startBackend } from '@pdash/testing/backend';
 import { ObjectId } from 'mongodb';
 import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { type Backend, startBackend } from '../../tests/support/backend.js';
-import { parseRequest } from '../shared/errors.js';
 import { totalCents } from './service.js';
 import type { OrderDoc } from './store.js';
 

@@ -1,11 +1,11 @@
+import type { Claims } from '@pdash/backend-shared/claims';
+import { invalidArgument, notFound, parseRequest, ServerError, Status, versionConflict } from '@pdash/backend-shared/errors';
+import { parseId } from '@pdash/backend-shared/ids';
+import { DEFAULT_LIMIT, MAX_LIMIT } from '@pdash/backend-shared/pagination';
+import { limitField } from '@pdash/backend-shared/validation';
 import { type Order, OrderEventType, type OrdersServiceImplementation } from '@pdash/proto/orders/v1/orders';
 import { ObjectId } from 'mongodb';
 import { z } from 'zod';
-import type { Claims } from '../shared/claims.js';
-import { invalidArgument, notFound, parseRequest, ServerError, Status, versionConflict } from '../shared/errors.js';
-import { parseId } from '../shared/ids.js';
-import { DEFAULT_LIMIT, MAX_LIMIT } from '../shared/pagination.js';
-import { limitField } from '../shared/validation.js';
 import { type OrderEventLog, parseEventId } from './events.js';
 import type { Parties } from './parties.js';
 import type { CreateFields, OrderRequestDoc, OrderRequests } from './requests.js';

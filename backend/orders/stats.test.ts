@@ -1,7 +1,7 @@
+import { type Backend, startBackend } from '@pdash/testing/backend';
 import { ObjectId } from 'mongodb';
 import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Backend, startBackend } from '../../tests/support/backend.js';
 import type { OrderDoc } from './store.js';
 
 /*

@@ -1,7 +1,7 @@
+import { collectionCount } from '@pdash/backend-shared/mongo';
+import { decodeCursor, encodeCursor, pageFilter } from '@pdash/backend-shared/pagination';
 import type { DayStats, Order } from '@pdash/proto/orders/v1/orders';
 import { type Collection, type Db, type Document, type Filter, ObjectId } from 'mongodb';
-import { collectionCount } from '../shared/mongo.js';
-import { decodeCursor, encodeCursor, pageFilter } from '../shared/pagination.js';
 
 /*
  * No order may refer to a customer or supplier that does not exist, yet the check runs in another

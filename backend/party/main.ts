@@ -1,12 +1,12 @@
+import { RecordCache } from '@pdash/backend-shared/cache';
+import { address, baseEnv, loadConfig, port } from '@pdash/backend-shared/config';
+import { createServiceClient } from '@pdash/backend-shared/grpc-client';
+import { startService } from '@pdash/backend-shared/server';
 import type { Party } from '@pdash/proto/common/v1/party';
 import { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers';
 import { OrdersServiceDefinition } from '@pdash/proto/orders/v1/orders';
 import { SuppliersServiceDefinition } from '@pdash/proto/suppliers/v1/suppliers';
 import { z } from 'zod';
-import { RecordCache } from '../shared/cache.js';
-import { address, baseEnv, loadConfig, port } from '../shared/config.js';
-import { createServiceClient } from '../shared/grpc-client.js';
-import { startService } from '../shared/server.js';
 import { createPartyService } from './service.js';
 import { PartyStore } from './store.js';
 

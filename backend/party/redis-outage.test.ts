@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Backend, startBackend } from '@pdash/testing/backend';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, startBackend } from '../../tests/support/backend.js';
 
 /** Redis trouble must never fail a request nor leave a stale record behind. Uses the real redis-server. */
 let backend: Backend;

@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { RecordCache } from '@pdash/backend-shared/cache';
+import { createLogger } from '@pdash/backend-shared/logger';
 import type { Party } from '@pdash/proto/common/v1/party';
+import { type Backend, startBackend } from '@pdash/testing/backend';
+import { grpcError, Status } from '@pdash/testing/grpc';
 import { Redis } from 'ioredis';
 import { ObjectId } from 'mongodb';
 import type { CallContext } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, startBackend } from '../../tests/support/backend.js';
-import { grpcError, Status } from '../../tests/support/grpc.js';
-import { RecordCache } from '../shared/cache.js';
-import { createLogger } from '../shared/logger.js';
 import { createPartyService } from './service.js';
 import { PartyStore } from './store.js';
 

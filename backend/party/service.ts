@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { RecordCache } from '@pdash/backend-shared/cache';
+import { notFound, parseRequest, ServerError, Status, versionConflict } from '@pdash/backend-shared/errors';
+import { parseId } from '@pdash/backend-shared/ids';
+import { DEFAULT_LIMIT, MAX_LIMIT } from '@pdash/backend-shared/pagination';
+import { limitField, text } from '@pdash/backend-shared/validation';
 import type { Party } from '@pdash/proto/common/v1/party';
 import type { CustomersServiceImplementation } from '@pdash/proto/customers/v1/customers';
 import { z } from 'zod';
-import type { RecordCache } from '../shared/cache.js';
-import { notFound, parseRequest, ServerError, Status, versionConflict } from '../shared/errors.js';
-import { parseId } from '../shared/ids.js';
-import { DEFAULT_LIMIT, MAX_LIMIT } from '../shared/pagination.js';
-import { limitField, text } from '../shared/validation.js';
 import { DELETE_WITHIN_MS, DELETION_MARK_STALE_MS, type PartyStore } from './store.js';
 
 /** How many orders refer to a record; `pending` of them are still being written. */

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Claims } from '@pdash/backend-shared/claims';
+import { collectionCount, findByIds } from '@pdash/backend-shared/mongo';
+import { decodeCursor, encodeCursor, pageFilter } from '@pdash/backend-shared/pagination';
 import type { Party } from '@pdash/proto/common/v1/party';
 import { type Collection, type Db, ObjectId, type WithId } from 'mongodb';
-import { Claims } from '../shared/claims.js';
-import { collectionCount, findByIds } from '../shared/mongo.js';
-import { decodeCursor, encodeCursor, pageFilter } from '../shared/pagination.js';
 
 /** A customer or supplier as MongoDB holds it. */
 export interface PartyDoc {

@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
 import { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers';
 import { SuppliersServiceDefinition } from '@pdash/proto/suppliers/v1/suppliers';
+import { freePort } from '@pdash/scripts/infra';
 import { type CallContext, ClientError, Metadata, ServerError, Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { freePort } from '../../scripts/lib/infra.js';
 import { baseEnv, loadConfig } from './config.js';
 import { createServiceClient } from './grpc-client.js';
 import { probe, probeTarget } from './health-probe.js';

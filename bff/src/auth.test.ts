@@ -1,9 +1,9 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Bff, newUser, randomAddress, rest, signedIn, startStack, startTestBff, trpcClient, trpcError } from '@pdash/testing/bff';
 import { importPKCS8, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { VERIFIED_TTL_MS } from './auth-cache.js';
-import { type Bff, newUser, randomAddress, rest, signedIn, startStack, startTestBff, trpcClient, trpcError } from './test-support.js';
 
 const privatePem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 const MAX_FAILURES = 3;

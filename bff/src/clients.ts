@@ -1,9 +1,9 @@
+import { createServiceClient, requestMetadata } from '@pdash/backend-shared/grpc-client';
 import { AuthServiceDefinition } from '@pdash/proto/auth/v1/auth';
 import { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers';
 import { OrdersServiceDefinition } from '@pdash/proto/orders/v1/orders';
 import { SuppliersServiceDefinition } from '@pdash/proto/suppliers/v1/suppliers';
 import { HealthDefinition } from 'nice-grpc-server-health';
-import { createServiceClient, requestMetadata } from '../../backend/shared/grpc-client.js';
 import type { BffConfig } from './config.js';
 
 /** How long /healthz waits for the auth service. */

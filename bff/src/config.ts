@@ -1,5 +1,5 @@
+import { address, loadConfig, port } from '@pdash/backend-shared/config';
 import { z } from 'zod';
-import { address, loadConfig, port } from '../../backend/shared/config.js';
 
 const flag = (byDefault: 'true' | 'false') =>
   z

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../../backend/shared/logger.js';
+import type { Logger } from '@pdash/backend-shared/logger';
 import type { TokenVerifier } from './auth-cache.js';
 import { type Clients, callOptions } from './clients.js';
 import type { OrderFeed } from './events.js';

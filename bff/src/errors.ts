@@ -1,6 +1,6 @@
+import type { Logger } from '@pdash/backend-shared/logger';
 import { type TRPC_ERROR_CODE_KEY, TRPCError } from '@trpc/server';
 import { ClientError, Status } from 'nice-grpc';
-import type { Logger } from '../../backend/shared/logger.js';
 
 /*
  * The one place where failures become what a client sees: gRPC statuses from the backend services

@@ -1,7 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type Bff,
+  newUser,
+  randomAddress,
+  rest,
+  signedIn,
+  startStack,
+  startTestBff,
+  type TrpcClient,
+  trpcClient,
+} from '@pdash/testing/bff';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { OrderChange } from './events.js';
-import { type Bff, newUser, randomAddress, rest, signedIn, startStack, startTestBff, type TrpcClient, trpcClient } from './test-support.js';
 
 let stack: Awaited<ReturnType<typeof startStack>>;
 let other: Bff;

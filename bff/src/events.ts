@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '@pdash/backend-shared/logger';
 import { type OrderEvent, OrderEventType } from '@pdash/proto/orders/v1/orders';
 import { TRPCError, tracked } from '@trpc/server';
 import { isAbortError } from 'abort-controller-x';
 import { ClientError, Status } from 'nice-grpc';
-import type { Logger } from '../../backend/shared/logger.js';
 import type { SessionUser } from './auth-cache.js';
 import type { Context } from './context.js';
 import { toTRPCError } from './errors.js';

@@ -1,10 +1,10 @@
+import { freePort } from '@pdash/scripts/infra';
+import { rest } from '@pdash/testing/bff';
 import { createServer, type Server } from 'nice-grpc';
 import { HealthCheckResponse_ServingStatus, HealthDefinition } from 'nice-grpc-server-health/lib/proto/grpc/health/v1/health.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { freePort } from '../../scripts/lib/infra.js';
 import { startBff } from './main.js';
 import { routeOf, secondsSinceEventId } from './metrics.js';
-import { rest } from './test-support.js';
 
 /*
  * The BFF's operations side, without a backend: a stand-in auth service answers the health

@@ -1,5 +1,5 @@
+import { registry } from '@pdash/backend-shared/metrics';
 import { Gauge, Histogram } from 'prom-client';
-import { registry } from '../../backend/shared/metrics.js';
 
 /** The BFF's own metrics, in the process registry that GET /metrics serves (main.ts). */
 

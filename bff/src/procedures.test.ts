@@ -1,9 +1,9 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
+import { rpcDuration } from '@pdash/backend-shared/metrics';
+import { missingId, rest, signedIn, startStack, type TrpcClient, trpcError } from '@pdash/testing/bff';
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { rpcDuration } from '../../backend/shared/metrics.js';
 import { openApiDocument } from './rest.js';
-import { missingId, rest, signedIn, startStack, type TrpcClient, trpcError } from './test-support.js';
 
 let stack: Awaited<ReturnType<typeof startStack>>;
 let client: TrpcClient;

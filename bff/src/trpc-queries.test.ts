@@ -1,5 +1,5 @@
+import { type Bff, missingId, signedIn, startStack, startTestBff } from '@pdash/testing/bff';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Bff, missingId, signedIn, startStack, startTestBff } from './test-support.js';
 
 /*
  * The tRPC query fast path (trpc-queries.ts) against tRPC's own adapter: two BFF replicas over the

@@ -1,5 +1,5 @@
+import { type ChaosReport, KILLED_ON_PURPOSE, reportTable, runChaos, SHORT_OPTIONS, violations } from '@pdash/scripts/chaos';
 import { describe, expect, it } from 'vitest';
-import { type ChaosReport, KILLED_ON_PURPOSE, reportTable, runChaos, SHORT_OPTIONS, violations } from '../../scripts/chaos.js';
 
 /**
  * The short variant of `npm run chaos` (scripts/chaos.ts): the whole stack with its own FerretDB

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { baseEnv } from '@pdash/backend-shared/config';
 import { expect, test } from 'vitest';
-import { baseEnv } from '../../backend/shared/config.js';
 
 /* docs/operations.md names every variable that a process reads, so that it stays the one list. */
 

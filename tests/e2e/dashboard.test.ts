@@ -11,13 +11,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppRouter } from '@pdash/bff';
+import { ensureDashboardBuild } from '@pdash/dashboard/build';
+import { retryUnavailable } from '@pdash/scripts/client';
+import { freePort } from '@pdash/scripts/infra';
+import { type Stack, startStack } from '@pdash/scripts/stack';
 import { createTRPCClient, httpLink } from '@trpc/client';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureDashboardBuild } from '../../dashboard/build/ensure.js';
-import { retryUnavailable } from '../../scripts/lib/client.js';
-import { freePort } from '../../scripts/lib/infra.js';
-import { type Stack, startStack } from '../../scripts/stack.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const SCREENSHOTS = join(root, '.tmp', 'screenshots');

@@ -1,6 +1,6 @@
+import { connectMongo } from '@pdash/backend-shared/mongo';
 import { type Collection, type MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectMongo } from '../../backend/shared/mongo.js';
 
 /**
  * Our FerretDB build (scripts/install-infra.sh) must find a document by `_id` through the `_id`

@@ -1,9 +1,9 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { newUser } from '@pdash/testing/bff';
+import { startTestStack, type TestStack } from '@pdash/testing/stack';
 import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newUser } from '../../bff/src/test-support.js';
-import { startTestStack, type TestStack } from '../support/stack.js';
 
 /**
  * Attacks on authentication, end to end through Nginx: forged and doctored tokens, CSRF with the

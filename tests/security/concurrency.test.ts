@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { newUser, rest, signedIn } from '@pdash/testing/bff';
+import { startTestStack, type TestStack } from '@pdash/testing/stack';
 import { type Db, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newUser, rest, signedIn } from '../../bff/src/test-support.js';
-import { startTestStack, type TestStack } from '../support/stack.js';
 
 /**
  * Races through Nginx and both BFF replicas: optimistic concurrency on one record, identical

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { signedIn } from '@pdash/testing/bff';
+import { startTestStack, type TestStack } from '@pdash/testing/stack';
 import fc from 'fast-check';
 import { type Db, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signedIn } from '../../bff/src/test-support.js';
-import { startTestStack, type TestStack } from '../support/stack.js';
 
 /**
  * Hostile input through Nginx, on every tRPC procedure and REST route: each gets a 4xx with a

@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { rest, signedIn, trpcClient, trpcError } from '@pdash/testing/bff';
+import { startTestStack, type TestStack } from '@pdash/testing/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rest, signedIn, trpcClient, trpcError } from '../../bff/src/test-support.js';
-import { startTestStack, type TestStack } from '../support/stack.js';
 
 /** The stack as users meet it: Nginx in front of two BFF replicas, every service its own process. */
 let stack: TestStack;

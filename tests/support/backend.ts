@@ -2,24 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startPartyService } from '@pdash/backend/party';
+import { createServiceClient } from '@pdash/backend-shared/grpc-client';
+import type { RunningService } from '@pdash/backend-shared/server';
 import { AuthServiceDefinition } from '@pdash/proto/auth/v1/auth';
 import { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers';
 import { OrdersServiceDefinition } from '@pdash/proto/orders/v1/orders';
 import { SuppliersServiceDefinition } from '@pdash/proto/suppliers/v1/suppliers';
+import { freePort, type RedisServer, startRedis } from '@pdash/scripts/infra';
 import { MongoClient } from 'mongodb';
 import { inject } from 'vitest';
-import { startPartyService } from '../../backend/party/main.js';
-import { createServiceClient } from '../../backend/shared/grpc-client.js';
-import type { RunningService } from '../../backend/shared/server.js';
-import { freePort, type RedisServer, startRedis } from '../../scripts/lib/infra.js';
 
 export type ServiceName = 'customers' | 'suppliers' | 'orders' | 'auth';
 
 const STARTERS: Record<ServiceName, (env: NodeJS.ProcessEnv) => Promise<RunningService>> = {
   customers: (env) => startPartyService('customers', env),
   suppliers: (env) => startPartyService('suppliers', env),
-  orders: async (env) => (await import('../../backend/orders/main.js')).startOrdersService(env),
-  auth: async (env) => (await import('../../backend/auth/main.js')).startAuthService(env),
+  orders: async (env) => (await import('@pdash/backend/orders')).startOrdersService(env),
+  auth: async (env) => (await import('@pdash/backend/auth')).startAuthService(env),
 };
 
 /**

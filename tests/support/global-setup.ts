@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type FerretDB, startFerretDB } from '@pdash/scripts/infra';
 import type { TestProject } from 'vitest/node';
-import { type FerretDB, startFerretDB } from '../../scripts/lib/infra.js';
 
 /**
  * One real FerretDB for the whole run; every test file works in a database of its own.

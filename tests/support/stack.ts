@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@pdash/scripts/infra';
+import { startStack } from '@pdash/scripts/stack';
 import { inject } from 'vitest';
-import { freePort } from '../../scripts/lib/infra.js';
-import { startStack } from '../../scripts/stack.js';
 
 /**
  * The whole stack as `npm start` runs it (every service its own process, two BFF replicas,

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import type { AppRouter } from '@pdash/bff';
+import { startBff } from '@pdash/bff/server';
+import { freePort } from '@pdash/scripts/infra';
 import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, TRPCClientError } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import { expect } from 'vitest';
-import { freePort } from '../../scripts/lib/infra.js';
-import { type Backend, startBackend } from '../../tests/support/backend.js';
-import { startBff } from './main.js';
-import type { AppRouter } from './routers/index.js';
+import { type Backend, startBackend } from './backend.js';
 
 export type Bff = Awaited<ReturnType<typeof startBff>> & { url: string };
 
