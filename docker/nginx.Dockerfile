@@ -9,6 +9,7 @@ FROM node:20.20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json ./
 COPY proto/package.json proto/
+COPY contracts/package.json contracts/
 COPY backend/package.json backend/
 COPY backend/shared/package.json backend/shared/
 COPY bff/package.json bff/
@@ -17,6 +18,7 @@ COPY scripts/package.json scripts/
 COPY tests/support/package.json tests/support/
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY proto proto
+COPY contracts contracts
 COPY backend backend
 COPY bff bff
 COPY dashboard dashboard
@@ -27,8 +29,9 @@ ENV LISTEN_PORT=8080 \
     BFF_UPSTREAMS="bff:3000" \
     DASHBOARD_ROOT=/usr/share/pdash \
     RUNTIME_DIR=/tmp/nginx \
-    NGINX_TEMPLATE=/etc/pdash/nginx.conf
-COPY nginx/nginx.conf /etc/pdash/nginx.conf
+    NGINX_TEMPLATE=/etc/pdash/nginx.conf \
+    NGINX_RENDER=/etc/pdash/render.sh
+COPY nginx/nginx.conf nginx/render.sh /etc/pdash/
 COPY --chmod=755 docker/nginx-entrypoint.sh /usr/local/bin/pdash-nginx
 COPY --from=build /app/dashboard/dist /usr/share/pdash
 USER nginx

@@ -8,8 +8,20 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
+import {
+  optionalPartyFields,
+  type PartyField,
+  type PartyRecord,
+  partyCreateInput,
+  partyFieldNames,
+  partyUpdateInput,
+} from '@pdash/contracts';
 import { TRPCClientError } from '@trpc/client';
+import type { z } from 'zod';
 import { createClient, type PdashClient, retryUnavailable } from './lib/client.js';
+
+/** The optional fields of a customer or supplier, one option each (@pdash/contracts). */
+const partyOptions = optionalPartyFields.map((f) => `[--${f} ${f.toUpperCase()}]`).join(' ');
 
 const HELP = `usage: npm run cli -- <command> [options]
 
@@ -17,8 +29,8 @@ const HELP = `usage: npm run cli -- <command> [options]
   logout | me
   customers|suppliers list [--q TEXT] [--limit N] [--cursor C]
   customers|suppliers get <id>
-  customers|suppliers create --name NAME [--email E] [--phone P]
-  customers|suppliers update <id> [--name N] [--email E] [--phone P] [--version V]
+  customers|suppliers create --name NAME ${partyOptions}
+  customers|suppliers update <id> [--name N] ${partyOptions} [--version V]
   customers|suppliers delete <id>
   orders list [--customer ID | --supplier ID] [--limit N] [--cursor C]
   orders get <id>
@@ -62,9 +74,7 @@ const { values: opts, positionals } = parseArgs({
     q: { type: 'string' },
     limit: { type: 'string' },
     cursor: { type: 'string' },
-    name: { type: 'string' },
-    email: { type: 'string' },
-    phone: { type: 'string' },
+    ...(Object.fromEntries(partyFieldNames.map((f) => [f, { type: 'string' }])) as Record<PartyField, { type: 'string' }>),
     version: { type: 'string' },
     customer: { type: 'string' },
     supplier: { type: 'string' },
@@ -107,13 +117,18 @@ const day = (iso: string) => iso.slice(0, 16).replace('T', ' ');
 
 async function parties(kind: 'customers' | 'suppliers', action: string | undefined, id: string | undefined) {
   const api = client[kind];
-  const partyRow = (p: { id: string; name: string; email?: string | null; phone?: string | null; version: number }) => ({
+  const partyRow = (p: PartyRecord) => ({
     id: p.id,
-    name: p.name,
-    email: p.email ?? '',
-    phone: p.phone ?? '',
+    ...Object.fromEntries(partyFieldNames.map((f) => [f, p[f] ?? ''])),
     version: String(p.version),
   });
+  // Checked here with the API's own rules, so a typo is named before anything is sent.
+  const fields = <S extends z.ZodType>(schema: S, values: unknown): z.output<S> => {
+    const parsed = schema.safeParse(values);
+    if (parsed.success) return parsed.data;
+    throw new UsageError(parsed.error.issues.map((i) => `--${String(i.path[0] ?? '?')} ${i.message}`).join('\n'));
+  };
+  const given = Object.fromEntries(partyFieldNames.flatMap((f) => (opts[f] === undefined ? [] : [[f, opts[f]]])));
   switch (action) {
     case 'list': {
       const page = await api.list.query({ q: opts.q, limit: int('limit', opts.limit), cursor: opts.cursor });
@@ -125,16 +140,11 @@ async function parties(kind: 'customers' | 'suppliers', action: string | undefin
     case 'get':
       return print(await api.byId.query({ id: need(id, 'id') }));
     case 'create':
-      return print(await api.create.mutate({ name: need(opts.name, '--name'), email: opts.email, phone: opts.phone }));
+      need(opts.name, '--name');
+      return print(await api.create.mutate(fields(partyCreateInput, given)));
     case 'update':
       return print(
-        await api.update.mutate({
-          id: need(id, 'id'),
-          name: opts.name,
-          email: opts.email,
-          phone: opts.phone,
-          version: int('version', opts.version),
-        }),
+        await api.update.mutate(fields(partyUpdateInput, { id: need(id, 'id'), ...given, version: int('version', opts.version) })),
       );
     case 'delete':
       return print(await api.delete.mutate({ id: need(id, 'id') }));

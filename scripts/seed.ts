@@ -5,8 +5,8 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runMain } from '@pdash/backend-shared/main';
 import { TRPCClientError } from '@trpc/client';
 import { createClient, inBatches, type PdashClient, retryUnavailable } from './lib/client.js';
 
@@ -133,9 +133,4 @@ async function main() {
   );
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().catch((err) => {
-    console.error(`seed failed: ${err instanceof Error ? err.message : err}`);
-    process.exit(1);
-  });
-}
+runMain(import.meta.url, 'seed', main, { oneShot: true });

@@ -1,20 +1,30 @@
 /**
- * The whole local topology, declared in one place: FerretDB and Redis (unless MONGO_URL /
- * REDIS_URL point elsewhere), the four gRPC services, two BFF replicas and Nginx in front.
+ * The whole local topology (scripts/lib/topology.ts, the one table): FerretDB and Redis (unless
+ * MONGO_URL / REDIS_URL point elsewhere), the four gRPC services, two BFF replicas and Nginx in front.
  *
  * `npm start` runs it (this file executed directly); tests and benchmarks import `startStack` to
- * run the same topology on free ports. Every child is supervised: output prefixed with its name,
- * restarted with back-off when it dies, stopped on Ctrl-C / SIGTERM.
+ * run the same topology on free ports. Every child is supervised: output prefixed with its name
+ * (readable lines on a terminal, JSON otherwise: LOG_FORMAT), restarted with back-off when it
+ * dies, stopped on Ctrl-C / SIGTERM.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { runMain } from '@pdash/backend-shared/main';
 import { ensureDashboardBuild } from '@pdash/dashboard/build';
 import { createClient } from './lib/client.js';
 import { ferretdbBinary, freePort } from './lib/infra.js';
-import { NGINX_BIN, renderNginxConfig } from './lib/nginx.js';
-import { type ProcessSpec, Supervisor } from './lib/supervisor.js';
-import { BACKEND_SERVICES, type BackendService, backendSpecs, DEFAULT_PORTS, tsxProcess } from './lib/topology.js';
+import { renderNginxConfig } from './lib/nginx.js';
+import { type LogFormat, logFormatFrom, type ProcessSpec, Supervisor } from './lib/supervisor.js';
+import {
+  BACKEND_SERVICES,
+  type BackendService,
+  backendSpecs,
+  loopbackAddresses,
+  type Name,
+  startOrder,
+  TOPOLOGY,
+  tsxProcess,
+} from './lib/topology.js';
 import { DEMO_USER, loginOrSignUp, seed } from './seed.js';
 
 const root = join(import.meta.dirname, '..');
@@ -31,27 +41,40 @@ export interface StackOptions {
   replicas?: number;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+  /** JSON log records as they are (the default) or as readable lines. */
+  logFormat?: LogFormat;
+  /** The dashboard build Nginx serves; by default dashboard/dist, or a placeholder page without one. */
+  dashboardRoot?: string;
 }
 
 export async function startStack(options: StackOptions) {
   const { dataDir } = options;
   const pick = async (fixed: number) => (options.freePorts ? freePort() : fixed);
-  const mongoPort = await pick(27018);
-  const redisPort = await pick(6380);
+  const mongoPort = await pick(TOPOLOGY.mongo.port);
+  const redisPort = await pick(TOPOLOGY.redis.port);
   const mongoUrl = options.mongoUrl ?? `mongodb://127.0.0.1:${mongoPort}/`;
   const redisUrl = options.redisUrl ?? `redis://127.0.0.1:${redisPort}/`;
   const servicePorts = {} as Record<BackendService, number>;
-  for (const name of BACKEND_SERVICES) servicePorts[name] = await pick(DEFAULT_PORTS[name]);
+  for (const name of BACKEND_SERVICES) servicePorts[name] = await pick(TOPOLOGY[name].port);
   const bffPorts: number[] = [];
-  for (let i = 0; i < (options.replicas ?? 2); i++) bffPorts.push(await pick(3001 + i));
+  for (let i = 0; i < (options.replicas ?? TOPOLOGY.bff.replicas ?? 1); i++) bffPorts.push(await pick(TOPOLOGY.bff.port + i));
   const env = { AUTH_KEY_FILE: join(dataDir, 'auth', 'dev-signing-key.pem'), ...options.env };
 
-  const topology: ProcessSpec[] = [];
+  const processes: Record<Name, ProcessSpec[]> = {
+    mongo: [],
+    redis: [],
+    customers: [],
+    suppliers: [],
+    orders: [],
+    auth: [],
+    bff: [],
+    nginx: [],
+  };
   if (!options.mongoUrl) {
     const dir = join(dataDir, 'ferretdb');
     mkdirSync(dir, { recursive: true });
-    topology.push({
-      name: 'ferretdb',
+    processes.mongo.push({
+      name: TOPOLOGY.mongo.localName ?? 'mongo',
       command: ferretdbBinary(),
       args: [
         '--handler=sqlite',
@@ -68,40 +91,33 @@ export async function startStack(options: StackOptions) {
   if (!options.redisUrl) {
     const dir = join(dataDir, 'redis');
     mkdirSync(dir, { recursive: true });
-    topology.push({
+    processes.redis.push({
       name: 'redis',
-      command: 'redis-server',
+      command: TOPOLOGY.redis.entry,
       args: ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--save', '60 1', '--appendonly', 'no'],
       port: redisPort,
     });
   }
-  topology.push(...backendSpecs({ mongoUrl, redisUrl, ports: servicePorts, env }));
-  bffPorts.forEach((port, i) => {
-    topology.push({
-      name: `bff-${i + 1}`,
-      ...tsxProcess('bff/src/main.ts'),
-      env: {
-        BFF_PORT: String(port),
-        BFF_REPLICA_NAME: `bff-${i + 1}`,
-        CUSTOMERS_ADDR: `127.0.0.1:${servicePorts.customers}`,
-        SUPPLIERS_ADDR: `127.0.0.1:${servicePorts.suppliers}`,
-        ORDERS_ADDR: `127.0.0.1:${servicePorts.orders}`,
-        AUTH_ADDR: `127.0.0.1:${servicePorts.auth}`,
-        ...env,
-      },
-      port,
-    });
-  });
+  for (const spec of backendSpecs({ mongoUrl, redisUrl, ports: servicePorts, env })) processes[spec.name as BackendService].push(spec);
+  processes.bff = bffPorts.map((port, i) => ({
+    name: `bff-${i + 1}`,
+    ...tsxProcess(TOPOLOGY.bff.entry),
+    env: { BFF_PORT: String(port), BFF_REPLICA_NAME: `bff-${i + 1}`, ...loopbackAddresses(servicePorts), ...env },
+    port,
+  }));
   const dashboardBuild = join(root, 'dashboard', 'dist');
   const nginx = renderNginxConfig({
     listenPort: options.port,
     bffPorts,
-    dashboardRoot: existsSync(join(dashboardBuild, 'index.html')) ? dashboardBuild : join(root, 'nginx', 'placeholder'),
+    dashboardRoot:
+      options.dashboardRoot ?? (existsSync(join(dashboardBuild, 'index.html')) ? dashboardBuild : join(root, 'nginx', 'placeholder')),
     runtimeDir: join(dataDir, 'nginx'),
   });
-  topology.push({ name: 'nginx', command: NGINX_BIN, args: nginx.args, port: options.port });
+  processes.nginx.push({ name: 'nginx', command: TOPOLOGY.nginx.entry, args: nginx.args, port: options.port });
+  // Each after what it depends on, as the table says.
+  const topology = startOrder().flatMap((name) => processes[name]);
 
-  const supervisor = new Supervisor(options.log);
+  const supervisor = new Supervisor(options.log, options.logFormat);
   try {
     for (const spec of topology) await supervisor.start(spec);
     const url = `http://127.0.0.1:${options.port}`;
@@ -137,39 +153,33 @@ async function seedDemoData(url: string) {
   return true;
 }
 
-async function main() {
+runMain(import.meta.url, 'pdash', async () => {
+  const logFormat = logFormatFrom();
   try {
     ensureDashboardBuild();
   } catch (err) {
     // A broken build must not keep the API from starting: Nginx serves the previous build (or a placeholder).
     console.error((err as Error).message);
   }
-  const port = Number(process.env.PDASH_PORT ?? 8080);
-  const stackPromise = startStack({
+  const stack = await startStack({
     dataDir: join(root, '.data'),
-    port,
+    port: Number(process.env.PDASH_PORT ?? TOPOLOGY.nginx.port),
     mongoUrl: process.env.MONGO_URL,
     redisUrl: process.env.REDIS_URL,
+    logFormat,
   });
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    console.log('stopping pdash…');
-    await (await stackPromise.catch(() => undefined))?.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
   try {
-    const stack = await stackPromise;
     const seeded = await seedDemoData(stack.url);
     console.log(`\npdash is up: ${stack.url}  (API docs: ${stack.url}/api/docs)`);
     console.log(`demo login: ${DEMO_USER.username} / ${DEMO_USER.password}${seeded ? ' (demo data seeded)' : ''}\n`);
   } catch (err) {
-    console.error(`pdash did not start: ${(err as Error).message}`);
-    process.exit(1);
+    await stack.stop();
+    throw err;
   }
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
+  return {
+    stop: async () => {
+      console.log('stopping pdash…');
+      await stack.stop();
+    },
+  };
+});

@@ -1,7 +1,7 @@
-import { pathToFileURL } from 'node:url';
 import { baseEnv, loadConfig, port } from '@pdash/backend-shared/config';
 import { createLogger } from '@pdash/backend-shared/logger';
-import { runMain, startService } from '@pdash/backend-shared/server';
+import { runMain } from '@pdash/backend-shared/main';
+import { startService } from '@pdash/backend-shared/server';
 import { AuthServiceDefinition } from '@pdash/proto/auth/v1/auth';
 import { z } from 'zod';
 import { loadSigningKeys } from './keys.js';
@@ -14,7 +14,8 @@ import { AccessTokens } from './tokens.js';
 
 const seconds = (fallback: number) => z.coerce.number().int().min(1).max(86_400).default(fallback);
 
-const authEnv = baseEnv.extend({
+/** The auth service's environment (its defaults: scripts/lib/topology.ts, compared by backend/topology.test.ts). */
+export const authEnv = baseEnv.extend({
   GRPC_PORT: port(50054),
   AUTH_TOKEN_TTL_SECONDS: seconds(900),
   AUTH_ISSUER: z.string().min(1).default('pdash-auth'),
@@ -71,4 +72,4 @@ export async function startAuthService(env: NodeJS.ProcessEnv = process.env) {
 }
 
 // `tsx backend/auth/main.ts` runs the service; importing this module (tests, the stack) does not.
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) runMain(() => startAuthService());
+runMain(import.meta.url, 'auth', () => startAuthService());

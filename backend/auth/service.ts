@@ -1,7 +1,7 @@
 import { notFound, parseRequest, ServerError, Status } from '@pdash/backend-shared/errors';
 import { parseId } from '@pdash/backend-shared/ids';
 import type { Logger } from '@pdash/backend-shared/logger';
-import { text } from '@pdash/backend-shared/validation';
+import { email, newPassword, secret, text, username } from '@pdash/contracts';
 import type { AuthServiceImplementation, User } from '@pdash/proto/auth/v1/auth';
 import { z } from 'zod';
 import type { LoginLimiter } from './login-limiter.js';
@@ -10,20 +10,10 @@ import type { RevocationList } from './revocations.js';
 import { toUser, type UserStore } from './store.js';
 import { type AccessTokens, unauthenticated } from './tokens.js';
 
-const username = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .min(3, 'must be 3..32 characters')
-  .max(32, 'must be 3..32 characters')
-  .regex(/^[a-z0-9_.-]+$/, 'may hold only letters, digits and _ . -');
-const email = text(254).toLowerCase().pipe(z.email('must be an email address'));
-const password = z.string().min(8, 'must be 8..128 characters').max(128, 'must be 8..128 characters');
-
-const signUpSchema = z.object({ username, email, password });
+const signUpSchema = z.object({ username, email, password: newPassword });
 const logInSchema = z.object({
   login: text(254).toLowerCase().min(1, 'must not be empty'),
-  password: z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters'),
+  password: secret(128).refine((value) => value.length > 0, 'must not be empty'),
   clientAddress: text(100),
 });
 

@@ -1,9 +1,9 @@
-import { pathToFileURL } from 'node:url';
 import { Claims } from '@pdash/backend-shared/claims';
 import { address, baseEnv, loadConfig, port } from '@pdash/backend-shared/config';
 import { createServiceClient } from '@pdash/backend-shared/grpc-client';
+import { runMain } from '@pdash/backend-shared/main';
 import { createRedis } from '@pdash/backend-shared/redis';
-import { runMain, startService } from '@pdash/backend-shared/server';
+import { startService } from '@pdash/backend-shared/server';
 import { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers';
 import { OrdersServiceDefinition } from '@pdash/proto/orders/v1/orders';
 import { SuppliersServiceDefinition } from '@pdash/proto/suppliers/v1/suppliers';
@@ -13,16 +13,16 @@ import { OrderRequests } from './requests.js';
 import { createOrdersService } from './service.js';
 import { OrdersStore } from './store.js';
 
+/** The orders service's environment (its defaults: scripts/lib/topology.ts, compared by backend/topology.test.ts). */
+export const ordersEnv = baseEnv.extend({
+  GRPC_PORT: port(50053),
+  CUSTOMERS_ADDR: address('127.0.0.1:50051'),
+  SUPPLIERS_ADDR: address('127.0.0.1:50052'),
+});
+
 /** Starts the orders service: the `orders` collection, clients to customers and suppliers, the order event log. */
 export function startOrdersService(env: NodeJS.ProcessEnv = process.env) {
-  const config = loadConfig(
-    baseEnv.extend({
-      GRPC_PORT: port(50053),
-      CUSTOMERS_ADDR: address('127.0.0.1:50051'),
-      SUPPLIERS_ADDR: address('127.0.0.1:50052'),
-    }),
-    env,
-  );
+  const config = loadConfig(ordersEnv, env);
   return startService({
     name: 'orders',
     config,
@@ -59,4 +59,5 @@ export function startOrdersService(env: NodeJS.ProcessEnv = process.env) {
   });
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) runMain(() => startOrdersService());
+// `tsx backend/orders/main.ts` runs the service; importing this module (tests, the stack) does not.
+runMain(import.meta.url, 'orders', () => startOrdersService());

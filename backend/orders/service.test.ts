@@ -1,11 +1,11 @@
 import { parseRequest } from '@pdash/backend-shared/errors';
+import { totalCents } from '@pdash/contracts';
 import type { Order } from '@pdash/proto/orders/v1/orders';
 import { type Backend, startBackend } from '@pdash/testing/backend';
 import { ObjectId } from 'mongodb';
 import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { totalCents } from './service.js';
 import type { OrderDoc } from './store.js';
 
 let backend: Backend;

@@ -3,6 +3,7 @@ import { invalidArgument, notFound, parseRequest, ServerError, Status, versionCo
 import { parseId } from '@pdash/backend-shared/ids';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '@pdash/backend-shared/pagination';
 import { limitField } from '@pdash/backend-shared/validation';
+import { expectedVersion, totalCents } from '@pdash/contracts';
 import { type Order, OrderEventType, type OrdersServiceImplementation } from '@pdash/proto/orders/v1/orders';
 import { ObjectId } from 'mongodb';
 import { z } from 'zod';
@@ -11,20 +12,13 @@ import type { Parties } from './parties.js';
 import type { CreateFields, OrderRequestDoc, OrderRequests } from './requests.js';
 import { type OrderChanges, type OrderDoc, type OrdersStore, PENDING_TTL_MS, toOrder, utcDay } from './store.js';
 
-const MAX_TOTAL_CENTS = 1e12;
-export const totalCents = z
-  .number()
-  .int('must be a whole number of cents')
-  .min(0, 'must not be negative')
-  .max(MAX_TOTAL_CENTS, `must be at most ${MAX_TOTAL_CENTS}`);
-
 const createSchema = z.object({ totalCents });
 const idempotencyKeySchema = z.object({
   idempotencyKey: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
 });
 const updateSchema = z.object({
   totalCents: totalCents.optional(),
-  expectedVersion: z.number().int().min(1, 'must be 1 or more').optional(),
+  expectedVersion: expectedVersion.optional(),
 });
 const listSchema = z.object({ limit: limitField(DEFAULT_LIMIT, MAX_LIMIT), cursor: z.string().optional() });
 // Same rule as a page size: 0 (protobuf's "unset") means the default.

@@ -15,17 +15,18 @@ const KINDS = {
   suppliers: { kind: 'supplier', definition: SuppliersServiceDefinition, defaultPort: 50052, field: 'supplierId' },
 } as const;
 
+/** The environment of the customers or the suppliers service (its defaults: scripts/lib/topology.ts, compared by backend/topology.test.ts). */
+export const partyEnv = (collection: keyof typeof KINDS) =>
+  baseEnv.extend({
+    GRPC_PORT: port(KINDS[collection].defaultPort),
+    ORDERS_ADDR: address('127.0.0.1:50053'),
+    CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  });
+
 /** Starts the customers or the suppliers service: same code, its own collection, cache and port. */
 export function startPartyService(collection: keyof typeof KINDS, env: NodeJS.ProcessEnv = process.env) {
-  const { kind, definition, defaultPort, field } = KINDS[collection];
-  const config = loadConfig(
-    baseEnv.extend({
-      GRPC_PORT: port(defaultPort),
-      ORDERS_ADDR: address('127.0.0.1:50053'),
-      CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
-    }),
-    env,
-  );
+  const { kind, definition, field } = KINDS[collection];
+  const config = loadConfig(partyEnv(collection), env);
   return startService({
     name: collection,
     config,

@@ -3,28 +3,28 @@ import type { RecordCache } from '@pdash/backend-shared/cache';
 import { notFound, parseRequest, ServerError, Status, versionConflict } from '@pdash/backend-shared/errors';
 import { parseId } from '@pdash/backend-shared/ids';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '@pdash/backend-shared/pagination';
-import { limitField, text } from '@pdash/backend-shared/validation';
+import { limitField } from '@pdash/backend-shared/validation';
+import { expectedVersion, optionalPartyFields, type PartyValues, partyChanges, partyFields, text } from '@pdash/contracts';
 import type { Party } from '@pdash/proto/common/v1/party';
 import type { CustomersServiceImplementation } from '@pdash/proto/customers/v1/customers';
 import { z } from 'zod';
-import { DELETE_WITHIN_MS, DELETION_MARK_STALE_MS, type PartyStore } from './store.js';
+import { DELETE_WITHIN_MS, DELETION_MARK_STALE_MS, type PartyChanges, type PartyStore } from './store.js';
 
 /** How many orders refer to a record; `pending` of them are still being written. */
 export type CountReferences = (id: string) => Promise<{ count: number; pending: number }>;
 
-const name = text(200).pipe(z.string().min(1, 'must not be empty'));
-const email = text(254).pipe(z.email('must be an email address'));
-const phone = text(40).pipe(z.string().regex(/^[0-9+().\s/-]*$/, 'may hold only digits, spaces and + - ( ) . /'));
 /** On create an empty optional field is the same as none; on update it removes the field. */
-const optional = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
-const removable = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === '' ? null : v), schema.nullable().optional());
-
-const createSchema = z.object({ name, email: optional(email), phone: optional(phone) });
-const updateSchema = z.object({
-  name: name.optional(),
-  email: removable(email),
-  phone: removable(phone),
-  expectedVersion: z.number().int().min(1, 'must be 1 or more').optional(),
+const none = (value: string | undefined) => (value === '' ? undefined : value);
+const createSchema = partyFields.transform((fields) => {
+  const values: PartyValues = { name: fields.name };
+  for (const field of optionalPartyFields) if (none(fields[field]) !== undefined) values[field] = fields[field];
+  return values;
+});
+const updateSchema = partyChanges.extend({ expectedVersion: expectedVersion.optional() }).transform(({ expectedVersion, ...fields }) => {
+  const changes: PartyChanges = {};
+  if (fields.name !== undefined) changes.name = fields.name;
+  for (const field of optionalPartyFields) if (fields[field] !== undefined) changes[field] = none(fields[field]) ?? null;
+  return { expectedVersion, ...changes };
 });
 const listSchema = z.object({ q: text(200).optional(), limit: limitField(DEFAULT_LIMIT, MAX_LIMIT), cursor: z.string().optional() });
 

@@ -2,29 +2,24 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Claims } from '@pdash/backend-shared/claims';
 import { collectionCount, findByIds } from '@pdash/backend-shared/mongo';
 import { decodeCursor, encodeCursor, pageFilter } from '@pdash/backend-shared/pagination';
+import { type OptionalPartyField, optionalPartyFields, type PartyValues, partyFieldNames } from '@pdash/contracts';
 import type { Party } from '@pdash/proto/common/v1/party';
 import { type Collection, type Db, ObjectId, type WithId } from 'mongodb';
 
 /** A customer or supplier as MongoDB holds it. */
-export interface PartyDoc {
+export type PartyDoc = PartyValues & {
   _id: ObjectId;
-  name: string;
-  email?: string;
-  phone?: string;
   createdAt: Date;
   updatedAt: Date;
   version: number;
-}
+};
 
 export type UpdateOutcome = { status: 'updated'; record: Party } | { status: 'missing' } | { status: 'conflict' } | { status: 'busy' };
 
 const MAX_UPDATE_ATTEMPTS = 10;
 
-export interface PartyChanges {
-  name?: string;
-  email?: string | null; // null removes it
-  phone?: string | null;
-}
+/** An update's fields: null removes an optional one. */
+export type PartyChanges = { name?: string } & { [K in OptionalPartyField]?: string | null };
 
 /** A claim older than this is one a crashed process left behind. */
 export const CLAIM_STALE_MS = 10_000;
@@ -42,9 +37,8 @@ const deletionKey = (id: string) => `${id}:delete`;
 export function toParty(doc: WithId<PartyDoc>): Party {
   return {
     id: doc._id.toHexString(),
+    ...Object.fromEntries(partyFieldNames.map((field) => [field, doc[field]])),
     name: doc.name,
-    email: doc.email,
-    phone: doc.phone,
     createdAt: doc.createdAt.toISOString(),
     updatedAt: doc.updatedAt.toISOString(),
     version: doc.version,
@@ -71,11 +65,10 @@ export class PartyStore {
     await this.collection.createIndex({ createdAt: -1, _id: -1 }, { name: 'newest_first' });
   }
 
-  async create(fields: { name: string; email?: string; phone?: string }): Promise<Party> {
+  async create(fields: PartyValues): Promise<Party> {
     const now = new Date();
     const doc: PartyDoc = { _id: new ObjectId(), name: fields.name, createdAt: now, updatedAt: now, version: 1 };
-    if (fields.email !== undefined) doc.email = fields.email;
-    if (fields.phone !== undefined) doc.phone = fields.phone;
+    for (const field of optionalPartyFields) if (fields[field] !== undefined) doc[field] = fields[field];
     await this.collection.insertOne(doc);
     return toParty(doc);
   }
@@ -175,7 +168,7 @@ export class PartyStore {
     const next: PartyDoc = { ...current, updatedAt: new Date(), version: current.version + 1 };
     const set: Partial<PartyDoc> = { updatedAt: next.updatedAt, version: next.version };
     const unset: Record<string, ''> = {};
-    for (const field of ['name', 'email', 'phone'] as const) {
+    for (const field of partyFieldNames) {
       const value = changes[field];
       if (value === null) {
         unset[field] = '';

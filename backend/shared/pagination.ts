@@ -27,5 +27,4 @@ export function pageFilter(after: CursorPosition) {
   };
 }
 
-export const DEFAULT_LIMIT = 20;
-export const MAX_LIMIT = 100;
+export { DEFAULT_LIMIT, MAX_LIMIT } from '@pdash/contracts';

@@ -39,6 +39,8 @@ export interface RunningService {
   metricsPort?: number;
   log: Logger;
   shutdown(): Promise<void>;
+  /** The same as shutdown, by the name runMain (main.ts) calls. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -99,7 +101,7 @@ export async function startService<C extends BaseConfig>(options: {
     await shutdown();
     throw err;
   }
-  return { port, metricsPort: metrics?.port, log, shutdown };
+  return { port, metricsPort: metrics?.port, log, shutdown, stop: shutdown };
 }
 
 /**
@@ -120,29 +122,6 @@ async function startServiceMetrics(config: BaseConfig, grpcPort: number, log: Lo
     log.warn({ err, port }, 'metrics port unavailable; metrics are off (set METRICS_PORT)');
     return undefined;
   }
-}
-
-/** For a service's main.ts: start it, and stop it cleanly on SIGTERM or SIGINT. */
-export async function runMain(start: () => Promise<RunningService>) {
-  let running: RunningService;
-  try {
-    running = await start();
-  } catch (err) {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  }
-  const stop = (signal: string) => {
-    running.log.info({ signal }, 'signal received');
-    running.shutdown().then(
-      () => process.exit(0),
-      (err) => {
-        running.log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
 }
 
 /** MongoDB driver errors, by the names the driver gives them. */

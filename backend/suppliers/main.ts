@@ -1,4 +1,4 @@
-import { runMain } from '@pdash/backend-shared/server';
+import { runMain } from '@pdash/backend-shared/main';
 import { startPartyService } from '../party/main.js';
 
-runMain(() => startPartyService('suppliers'));
+runMain(import.meta.url, 'suppliers', () => startPartyService('suppliers'));

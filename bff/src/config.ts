@@ -7,8 +7,9 @@ const flag = (byDefault: 'true' | 'false') =>
     .default(byDefault)
     .transform((v) => v === 'true' || v === '1');
 
-/** The BFF's environment, parsed once at start-up; a bad variable stops it, named. */
-const bffEnv = z.object({
+/** The BFF's environment, parsed once at start-up; a bad variable stops it, named. Its defaults are
+ * scripts/lib/topology.ts's, compared by bff/src/config.test.ts. */
+export const bffEnv = z.object({
   BFF_PORT: port(3001),
   BFF_HOST: z.string().min(1).default('127.0.0.1'),
   /** Names this replica in `X-Served-By`; defaults to `bff-<port>`. */

@@ -1,14 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@pdash/backend-shared/logger';
+import type { OrderRecord } from '@pdash/contracts';
 import { type OrderEvent, OrderEventType } from '@pdash/proto/orders/v1/orders';
 import { TRPCError, tracked } from '@trpc/server';
 import { isAbortError } from 'abort-controller-x';
-import { ClientError, Status } from 'nice-grpc';
+import { type CallOptions, ClientError, Status } from 'nice-grpc';
 import type { SessionUser } from './auth-cache.js';
-import type { Context } from './context.js';
+import type { Clients } from './clients.js';
 import { toTRPCError } from './errors.js';
 import { eventLag, secondsSinceEventId, sseSubscribers } from './metrics.js';
-import { type OrderRecord, withNames } from './records.js';
+import { withNames } from './records.js';
 
 const TYPES = {
   [OrderEventType.ORDER_EVENT_TYPE_CREATED]: 'created',
@@ -31,6 +32,14 @@ const SHARED_EVENTS = 1_000;
  * when the client goes away; when the token expires or the replica stops it ends with an error
  * (UNAUTHORIZED, or SERVICE_UNAVAILABLE so that the client reconnects, through Nginx, elsewhere).
  */
+/** Who watches: what a stream needs of its request (not the whole tRPC context). */
+export interface Watcher {
+  clients: Clients;
+  rpc: CallOptions;
+  requestId: string;
+  user: SessionUser;
+}
+
 export class OrderFeed {
   /** Enrichment by event id: N subscribers of this replica cost two BatchGets per event, not 2N. */
   private readonly enriched = new Map<string, Promise<OrderRecord>>();
@@ -41,7 +50,7 @@ export class OrderFeed {
     private readonly deadlineMs: number,
   ) {}
 
-  async *watch(ctx: Context & { user: SessionUser }, lastEventId: string | undefined, clientGone: AbortSignal | undefined) {
+  async *watch(ctx: Watcher, lastEventId: string | undefined, clientGone: AbortSignal | undefined) {
     sseSubscribers.inc();
     try {
       yield* this.follow(ctx, lastEventId, clientGone);
@@ -50,7 +59,7 @@ export class OrderFeed {
     }
   }
 
-  private async *follow(ctx: Context & { user: SessionUser }, lastEventId: string | undefined, clientGone: AbortSignal | undefined) {
+  private async *follow(ctx: Watcher, lastEventId: string | undefined, clientGone: AbortSignal | undefined) {
     const expired = AbortSignal.timeout(Math.max(0, ctx.user.expiresAt - Date.now()));
     const signal = AbortSignal.any([expired, this.stopping, ...(clientGone ? [clientGone] : [])]);
     let after = lastEventId || undefined;
@@ -91,7 +100,7 @@ export class OrderFeed {
       throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'this replica is stopping; reconnect with the last event id' });
   }
 
-  private enrich(ctx: Context, event: OrderEvent): Promise<OrderRecord> {
+  private enrich(ctx: Watcher, event: OrderEvent): Promise<OrderRecord> {
     let order = this.enriched.get(event.eventId);
     if (!order) {
       // The subscription outlives its request's deadline: each look-up gets a deadline of its own.

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pathToFileURL } from 'node:url';
 import { contextFrom, requestContext } from '@pdash/backend-shared/context';
 import { createLogger } from '@pdash/backend-shared/logger';
+import { runMain } from '@pdash/backend-shared/main';
 import { registry } from '@pdash/backend-shared/metrics';
 import type { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
@@ -11,9 +11,10 @@ import { TokenVerifier } from './auth-cache.js';
 import { createClients } from './clients.js';
 import { loadBffConfig, MAX_BODY_BYTES } from './config.js';
 import { type ContextDeps, createContext, requestIdOf, setRequestId } from './context.js';
+import { endpointOf } from './endpoints.js';
 import { logFailure, retryAfterSeconds } from './errors.js';
 import { OrderFeed } from './events.js';
-import { httpDuration, routeOf } from './metrics.js';
+import { httpDuration } from './metrics.js';
 import { createRestHandler } from './rest.js';
 import { appRouter } from './routers/index.js';
 import { createQueryFastPath } from './trpc-queries.js';
@@ -83,19 +84,21 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
     res.setHeader('X-Content-Type-Options', 'nosniff');
 
     const url = new URL(req.url ?? '/', 'http://bff');
+    // One table decides both what answers and the `route` label of the metrics.
+    const { endpoint, label } = endpointOf(url.pathname, req.headers.accept);
     const started = performance.now();
     res.once('close', () => {
       const seconds = (performance.now() - started) / 1000;
       const method = METHODS.has(req.method ?? '') ? req.method! : 'other';
-      httpDuration.observe({ route: routeOf(url.pathname, req.headers.accept), method, status: String(res.statusCode) }, seconds);
+      httpDuration.observe({ route: label, method, status: String(res.statusCode) }, seconds);
       // The path only: a query string may carry a token (SSE connectionParams).
       if (log.isLevelEnabled('debug')) {
         const ms = Math.round(seconds * 1e4) / 10;
         log.debug({ requestId, method: req.method, path: url.pathname, status: res.statusCode, ms }, 'request');
       }
     });
-    if (url.pathname.startsWith('/trpc/')) {
-      if (req.headers.accept === 'text/event-stream') {
+    if (endpoint === 'trpc' || endpoint === 'trpc_sse') {
+      if (endpoint === 'trpc_sse') {
         streams.add(res);
         res.once('close', () => streams.delete(res));
       }
@@ -109,15 +112,15 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
         },
       );
     }
-    if (url.pathname.startsWith('/api/')) return void rest(req, res, url);
-    if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+    if (endpoint === 'rest' || endpoint === 'openapi' || endpoint === 'docs') return void rest(req, res, url, endpoint);
+    if (endpoint === 'healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       return void clients.authReachable().then((ok) => {
         res.writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
         res.end(JSON.stringify(ok ? { ok: true, replica } : { ok: false, replica, error: 'auth service unreachable' }));
       });
     }
     // Only straight from a scraper: a request that came through Nginx has X-Forwarded-For.
-    if (url.pathname === '/metrics' && (req.method === 'GET' || req.method === 'HEAD') && req.headers['x-forwarded-for'] === undefined) {
+    if (endpoint === 'metrics' && (req.method === 'GET' || req.method === 'HEAD') && req.headers['x-forwarded-for'] === undefined) {
       return void registry.metrics().then(
         (text) => {
           res.writeHead(200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' });
@@ -170,22 +173,7 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
 }
 
 // `tsx bff/src/main.ts` runs a replica; importing this module (tests, the stack) does not.
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  startBff().then(
-    (bff) => {
-      const stop = (signal: string) => {
-        bff.log.info({ signal }, 'signal received');
-        bff.close().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    },
-    (err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+runMain(import.meta.url, 'bff', async () => {
+  const bff = await startBff();
+  return { stop: bff.close, log: bff.log };
+});

@@ -1,5 +1,6 @@
 import { registry } from '@pdash/backend-shared/metrics';
 import { Gauge, Histogram } from 'prom-client';
+import { endpointOf } from './endpoints.js';
 
 /** The BFF's own metrics, in the process registry that GET /metrics serves (main.ts). */
 
@@ -40,12 +41,7 @@ export function secondsSinceEventId(eventId: string, now = Date.now()): number |
   return Number.isFinite(ms) && ms > 0 ? Math.max(0, now - ms) / 1000 : undefined;
 }
 
-/** The `route` label of a request path: a small fixed set, never the raw path. */
+/** The `route` label of a request path: a small fixed set, never the raw path (endpoints.ts's table). */
 export function routeOf(pathname: string, accept: string | undefined): string {
-  if (pathname.startsWith('/trpc/')) return accept === 'text/event-stream' ? 'trpc_sse' : 'trpc';
-  if (pathname.startsWith('/api/docs') || pathname === '/api/openapi.json') return 'docs';
-  if (pathname.startsWith('/api/')) return 'rest';
-  if (pathname === '/healthz') return 'healthz';
-  if (pathname === '/metrics') return 'metrics';
-  return 'other';
+  return endpointOf(pathname, accept).label;
 }

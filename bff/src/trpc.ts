@@ -8,51 +8,95 @@ import { procedureDuration } from './metrics.js';
 export const SSE_PING_MS = 10_000;
 export const SSE_RECONNECT_AFTER_INACTIVITY_MS = 25_000;
 
-const t = initTRPC.context<Context>().create({
-  // Stack traces never leave the process, whatever NODE_ENV says.
-  isDev: false,
-  errorFormatter({ shape, error }) {
-    return {
-      code: shape.code,
-      message: publicMessage(error),
-      data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path },
-    };
-  },
-  sse: {
-    ping: { enabled: true, intervalMs: SSE_PING_MS },
-    client: { reconnectAfterInactivityMs: SSE_RECONNECT_AFTER_INACTIVITY_MS },
-  },
-});
+/**
+ * Who may call a procedure: `public` anyone, `signedIn` a caller with a valid token. One union, so
+ * that roles (viewer, editor, admin) join it as further values, checked by the one middleware below.
+ */
+export type Access = 'public' | 'signedIn';
+
+/** A procedure's REST fallback route (rest/routes.ts builds the adapter and the OpenAPI document from these). */
+export interface RestRoute {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** OpenAPI style, `/api/customers/{id}`; each `{name}` is a field of the input. */
+  path: `/api/${string}`;
+  /** The status of a success: 201 for what creates a record. */
+  status: 200 | 201;
+  /** The OpenAPI operation's summary. */
+  summary: string;
+  /**
+   * The error statuses the procedure answers with beyond every route's (400, 401, 503; 413 with a
+   * body; 404 with an `{id}`), for the OpenAPI document: 409, 422, 429.
+   */
+  errors?: readonly (409 | 422 | 429)[];
+}
+
+/** What each procedure says about itself with `.meta()` (tRPC's typed metadata). */
+export interface Meta {
+  /** Unset: `signedIn` (publicProcedure sets `public`). */
+  access?: Access;
+  /** Every query and mutation has one (rest/routes.test.ts); subscriptions have none. */
+  rest?: RestRoute;
+}
+
+const t = initTRPC
+  .context<Context>()
+  .meta<Meta>()
+  .create({
+    // Stack traces never leave the process, whatever NODE_ENV says.
+    isDev: false,
+    // A procedure that says nothing needs a signed-in caller.
+    defaultMeta: { access: 'signedIn' },
+    errorFormatter({ shape, error }) {
+      return {
+        code: shape.code,
+        message: publicMessage(error),
+        data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path },
+      };
+    },
+    sse: {
+      ping: { enabled: true, intervalMs: SSE_PING_MS },
+      client: { reconnectAfterInactivityMs: SSE_RECONNECT_AFTER_INACTIVITY_MS },
+    },
+  });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
+
+type SessionUser = Awaited<ReturnType<Context['tokens']['verify']>>;
+
+/** The access a procedure needs, from its metadata (signed in unless it says otherwise). */
+export const accessOf = (meta: Meta | undefined): Access => meta?.access ?? 'signedIn';
 
 /**
  * Every procedure: gRPC failures become the tRPC errors of API.md (errors.ts), a mutation from
  * a page of another origin is refused before it runs (CSRF; the cookie is SameSite=Strict too),
  * and its duration and outcome are measured (metrics.ts; a subscription's is its set-up).
+ * Then the access its metadata names is checked, here and nowhere else: for `signedIn` the token
+ * is verified (auth-cache.ts) and the user put on ctx.
  */
-const base = t.procedure.use(async ({ ctx, type, path, next }) => {
-  if (type === 'mutation' && !ctx.sameOrigin)
-    throw new TRPCError({ code: 'FORBIDDEN', message: 'origin: cross-origin requests are refused' });
-  const started = performance.now();
-  const result = await next();
-  const error = result.ok ? undefined : toTRPCError(result.error);
-  const transport = ctx.req.url?.startsWith('/api/') ? 'rest' : 'trpc';
-  procedureDuration.observe({ procedure: path, type, transport, outcome: error?.code ?? 'ok' }, (performance.now() - started) / 1000);
-  if (error) throw error;
-  return result;
-});
+const base = t.procedure
+  .use(async ({ ctx, type, path, next }) => {
+    if (type === 'mutation' && !ctx.sameOrigin)
+      throw new TRPCError({ code: 'FORBIDDEN', message: 'origin: cross-origin requests are refused' });
+    const started = performance.now();
+    const result = await next();
+    const error = result.ok ? undefined : toTRPCError(result.error);
+    const transport = ctx.req.url?.startsWith('/api/') ? 'rest' : 'trpc';
+    procedureDuration.observe({ procedure: path, type, transport, outcome: error?.code ?? 'ok' }, (performance.now() - started) / 1000);
+    if (error) throw error;
+    return result;
+  })
+  .use(async ({ ctx, meta, next }) => {
+    const access = accessOf(meta);
+    if (access === 'public') return next({ ctx: { user: undefined as SessionUser | undefined } });
+    return next({ ctx: { user: await verifiedUser(ctx) } });
+  });
 
-export const publicProcedure = base;
-
-/** A procedure for a signed-in user: the token is verified (auth-cache.ts) and the user put on ctx. */
-export const protectedProcedure = base.use(async ({ ctx, next }) => {
+async function verifiedUser(ctx: Context): Promise<SessionUser> {
   if (!ctx.token)
     throw new TRPCError({ code: 'UNAUTHORIZED', message: 'token: missing; log in and send it as Authorization: Bearer <token>' });
-  let user: Awaited<ReturnType<Context['tokens']['verify']>>;
   try {
-    user = await ctx.tokens.verify(ctx.token, ctx.rpc.metadata);
+    return await ctx.tokens.verify(ctx.token, ctx.rpc.metadata);
   } catch (err) {
     if (err instanceof TokenRefused) throw new TRPCError({ code: 'UNAUTHORIZED', message: `token: ${err.message}` });
     const error = toTRPCError(err);
@@ -60,5 +104,15 @@ export const protectedProcedure = base.use(async ({ ctx, next }) => {
     if (error.code !== 'UNAUTHORIZED') throw error;
     throw new TRPCError({ code: 'UNAUTHORIZED', message: `token: ${error.message.replace(/^token /, '')}`, cause: err });
   }
-  return next({ ctx: { user, token: ctx.token } });
+}
+
+export const publicProcedure = base.meta({ access: 'public' });
+
+/**
+ * A procedure for a signed-in user: `ctx.user` and `ctx.token` are set (the check above made them;
+ * this only gives them their types, and refuses to run if a procedure's meta made it public).
+ */
+export const protectedProcedure = base.meta({ access: 'signedIn' }).use(({ ctx, next }) => {
+  if (!ctx.user || !ctx.token) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'a signed-in procedure ran without a user' });
+  return next({ ctx: { user: ctx.user, token: ctx.token } });
 });

@@ -1,31 +1,47 @@
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 /**
- * Renders nginx/nginx.conf for a local run: our port, our BFF replicas, our dashboard build, and
- * a runtime folder of our own for pid, temp files and the access log (no system paths).
+ * Renders nginx/nginx.conf for a local run with nginx/render.sh, the one renderer (the image runs
+ * it too): our loopback port, our BFF replicas, our dashboard build, and a runtime folder of our
+ * own for pid, temp files and the access log (no system paths).
+ *
+ * Run as root, Nginx's workers would switch to `nobody` and could then read nothing inside a
+ * checkout under a private (0700) home such as /root, nor write their temp files in its `.data`:
+ * every page answered 500. So as root they run as root, the user that runs the whole stack (every
+ * other process of it runs as root already; Nginx listens on loopback only). The alternative,
+ * copying the build out to a world-readable folder and making the temp folders world-writable
+ * (0777, as before), would open request bodies (passwords in sign-ins) and the build's stand-in to
+ * every local user, and serve a copy that a rebuild does not update.
  */
 export const NGINX_BIN = '/usr/sbin/nginx';
+export const NGINX_RENDERER = join(import.meta.dirname, '../../nginx/render.sh');
 
-export function renderNginxConfig(options: { listenPort: number; bffPorts: number[]; dashboardRoot: string; runtimeDir: string }) {
+export interface NginxOptions {
+  listenPort: number;
+  /** Where Nginx listens; loopback by default, '' for every interface. */
+  listenHost?: string;
+  bffPorts: number[];
+  dashboardRoot: string;
+  runtimeDir: string;
+  /** The workers' user; by default root when run as root, otherwise none (they stay the invoking user). */
+  user?: string;
+}
+
+export function renderNginxConfig(options: NginxOptions) {
   const { runtimeDir } = options;
-  mkdirSync(runtimeDir, { recursive: true });
-  const asRoot = process.getuid?.() === 0;
-  for (const dir of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) {
-    mkdirSync(join(runtimeDir, dir), { recursive: true });
-    // As root, nginx's workers run as nobody and must be able to write their temp files.
-    if (asRoot) chmodSync(join(runtimeDir, dir), 0o777);
-  }
-  const template = readFileSync(join(import.meta.dirname, '../../nginx/nginx.conf'), 'utf8');
-  const values: Record<string, string> = {
-    LISTEN_PORT: String(options.listenPort),
-    BFF_SERVERS: options.bffPorts.map((port) => `    server 127.0.0.1:${port} max_fails=1 fail_timeout=2s;`).join('\n'),
-    DASHBOARD_ROOT: options.dashboardRoot,
-    RUNTIME_DIR: runtimeDir,
-    USER_DIRECTIVE: asRoot ? 'user nobody nogroup;' : '',
-  };
-  const config = template.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => values[name] ?? whole);
+  execFileSync('sh', [NGINX_RENDERER], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      PATH: process.env.PATH,
+      LISTEN_PORT: String(options.listenPort),
+      LISTEN_HOST: options.listenHost ?? '127.0.0.1',
+      BFF_UPSTREAMS: options.bffPorts.map((port) => `127.0.0.1:${port}`).join(' '),
+      DASHBOARD_ROOT: options.dashboardRoot,
+      RUNTIME_DIR: runtimeDir,
+      NGINX_USER: options.user ?? (process.getuid?.() === 0 ? 'root' : ''),
+    },
+  });
   const file = join(runtimeDir, 'nginx.conf');
-  writeFileSync(file, config);
   return { file, args: ['-p', runtimeDir, '-c', file, '-e', 'stderr'] };
 }

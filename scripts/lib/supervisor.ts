@@ -6,6 +6,60 @@ import { waitForPort } from './infra.js';
  * Runs a set of processes like a tiny process manager: output prefixed with each one's name,
  * a process that dies restarted with back-off, and everything stopped on SIGINT/SIGTERM.
  */
+export type LogFormat = 'json' | 'pretty';
+
+/**
+ * LOG_FORMAT: `json` passes every line on as the process wrote it (compose, k8s and CI read JSON);
+ * `pretty` turns each JSON log record into one readable line. Unset: pretty only on a terminal.
+ */
+export function logFormatFrom(env: NodeJS.ProcessEnv = process.env, isTTY = Boolean(process.stdout.isTTY)): LogFormat {
+  const value = env.LOG_FORMAT;
+  if (value === undefined || value === '') return isTTY ? 'pretty' : 'json';
+  if (value === 'json' || value === 'pretty') return value;
+  throw new Error(`LOG_FORMAT must be json or pretty, not "${value}"`);
+}
+
+const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVEL_COLORS: Record<string, number> = { TRACE: 90, DEBUG: 90, INFO: 32, WARN: 33, ERROR: 31, FATAL: 35 };
+/** Fields every record of ours carries (pino's), not worth a place on a readable line. */
+const QUIET = new Set(['level', 'time', 'msg', 'message', 'pid', 'hostname', 'name', 'service', 'v']);
+
+/**
+ * One JSON log record (pino's, or any with level/time/msg) as one readable line:
+ * `12:00:01.234 INFO  orders listening port=50053 host=127.0.0.1`; an error by its message.
+ * A line that is not such a record comes back as it is.
+ */
+export function prettyLogLine(line: string, color = false): string {
+  if (!line.startsWith('{')) return line;
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return line;
+  const msg = record.msg ?? record.message;
+  if (record.level === undefined && msg === undefined) return line;
+  const level =
+    typeof record.level === 'number' ? (LEVELS[record.level] ?? String(record.level)) : String(record.level ?? 'INFO').toUpperCase();
+  const time = new Date(typeof record.time === 'number' || typeof record.time === 'string' ? record.time : Date.now());
+  const clock = Number.isNaN(time.getTime()) ? String(record.time) : time.toISOString().slice(11, 23);
+  const fields = Object.entries(record)
+    .filter(([key, value]) => !QUIET.has(key) && value !== undefined)
+    .map(([key, value]) => `${key}=${fieldText(value)}`);
+  const levelText = level.padEnd(5);
+  const painted = color ? `\x1b[${LEVEL_COLORS[level] ?? 0}m${levelText}\x1b[0m` : levelText;
+  return [clock, painted, msg === undefined ? '' : String(msg), ...fields].filter(Boolean).join(' ');
+}
+
+function fieldText(value: unknown): string {
+  if (typeof value === 'string') return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+  if (value && typeof value === 'object' && 'message' in value && typeof value.message === 'string') {
+    return JSON.stringify(value.message); // an error (pino's err): its message, not its stack
+  }
+  return JSON.stringify(value);
+}
+
 export interface ProcessSpec {
   name: string;
   command: string;
@@ -26,8 +80,14 @@ export class Supervisor {
   private stopping = false;
   private colorIndex = 0;
 
-  /** `write` receives every output line, already prefixed; by default it goes to stdout. */
-  constructor(private readonly write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)) {}
+  /**
+   * `write` receives every output line, already prefixed; by default it goes to stdout. `format`
+   * says whether JSON log records are passed on as they are or as readable lines.
+   */
+  constructor(
+    private readonly write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+    private readonly format: LogFormat = 'json',
+  ) {}
 
   async start(spec: ProcessSpec) {
     const color = COLORS[this.colorIndex++ % COLORS.length];
@@ -37,11 +97,28 @@ export class Supervisor {
       const startedAt = Date.now();
       const child = spawn(spec.command, spec.args, { env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
       this.children.set(spec.name, child);
-      const print = (chunk: Buffer) => {
-        for (const line of chunk.toString().split('\n')) if (line.trim()) this.write(`${prefix}${line}`);
+      // Whole lines only: a chunk may end mid-line (a long JSON record), the next one goes on with it.
+      const printer = () => {
+        let partial = '';
+        const emit = (line: string) => {
+          if (line.trim()) this.write(`${prefix}${this.format === 'pretty' ? prettyLogLine(line, true) : line}`);
+        };
+        return {
+          data: (chunk: Buffer) => {
+            const lines = (partial + chunk.toString()).split('\n');
+            partial = lines.pop() ?? '';
+            for (const line of lines) emit(line);
+          },
+          end: () => {
+            emit(partial);
+            partial = '';
+          },
+        };
       };
-      child.stdout?.on('data', print);
-      child.stderr?.on('data', print);
+      const out = printer();
+      const err = printer();
+      child.stdout?.on('data', out.data).on('end', out.end);
+      child.stderr?.on('data', err.data).on('end', err.end);
       child.on('exit', (code, signal) => {
         if (this.stopping) return;
         if (this.held.has(spec.name)) {

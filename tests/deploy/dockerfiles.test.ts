@@ -1,14 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NGINX_BIN, renderNginxConfig } from '@pdash/scripts/nginx';
+import { BACKEND_SERVICES, CONTAINER_PORTS } from '@pdash/scripts/topology';
 import { afterAll, describe, expect, test } from 'vitest';
 
 /*
  * The Dockerfiles, linted without a Docker engine: each is parsed into stages and instructions
  * and held to the image rules (multi-stage, pinned bases, production dependencies only, a
  * non-root user, a health check), and what they copy must exist and not be .dockerignore'd.
- * Nginx's entrypoint is run for real: it must render nginx/nginx.conf into a config nginx accepts.
+ * Nginx's entrypoint is run for real: nginx/render.sh must render nginx/nginx.conf into a config
+ * nginx accepts, the same as `npm start` renders it.
  */
 
 const root = join(import.meta.dirname, '../..');
@@ -51,21 +54,23 @@ const read = (file: string) => readFileSync(join(root, file), 'utf8');
 const stagesOf = (file: string) => parseDockerfile(read(file));
 const all = (stage: Stage | undefined, keyword: string) => (stage?.instructions ?? []).filter((i) => i.keyword === keyword);
 
-/** .dockerignore as patterns (no negations are used). */
+/** .dockerignore as patterns; as in Docker, the last pattern that matches decides, and `!` excepts. */
 const ignored = read('.dockerignore')
   .split('\n')
   .map((line) => line.trim())
-  .filter((line) => line && !line.startsWith('#'));
-const isIgnored = (path: string) =>
-  ignored.some((pattern) => {
+  .filter((line) => line && !line.startsWith('#'))
+  .map((line) => {
+    const except = line.startsWith('!');
+    const pattern = except ? line.slice(1) : line;
     const regex = new RegExp(
       `^${pattern
         .replace(/\./g, '\\.')
         .replace(/\*\*\//g, '(.*/)?')
         .replace(/\*/g, '[^/]*')}(/.*)?$`,
     );
-    return regex.test(path);
+    return { except, regex };
   });
+const isIgnored = (path: string) => ignored.reduce((result, { except, regex }) => (regex.test(path) ? !except : result), false);
 
 describe.each(Object.entries(DOCKERFILES))('%s', (file, kind) => {
   const stages = stagesOf(file);
@@ -133,13 +138,19 @@ describe.each(Object.entries(DOCKERFILES))('%s', (file, kind) => {
         .join(' ');
       for (const setting of ['NODE_ENV=production', 'GRPC_HOST=0.0.0.0', 'METRICS_HOST=0.0.0.0', 'BFF_HOST=0.0.0.0'])
         expect(env).toContain(setting);
+      // The container ports of the topology (scripts/lib/topology.ts).
+      for (const setting of [
+        `GRPC_PORT=${CONTAINER_PORTS.grpc}`,
+        `METRICS_PORT=${CONTAINER_PORTS.metrics}`,
+        `BFF_PORT=${CONTAINER_PORTS.bff}`,
+      ])
+        expect(env).toContain(setting);
       // tsx runs the TypeScript: it must be a production dependency.
       expect(JSON.parse(read('package.json')).dependencies).toHaveProperty('tsx');
     });
 
     test('its entry points and health probe exist for every SERVICE', () => {
-      for (const service of ['customers', 'suppliers', 'orders', 'auth'])
-        expect(existsSync(join(root, 'backend', service, 'main.ts'))).toBe(true);
+      for (const service of BACKEND_SERVICES) expect(existsSync(join(root, 'backend', service, 'main.ts'))).toBe(true);
       expect(existsSync(join(root, 'bff/src/main.ts'))).toBe(true);
       expect(all(final, 'HEALTHCHECK')[0]?.args).toContain('backend/shared/health-probe.ts');
       expect(all(final, 'CMD')[0]?.args).toMatch(/exec node --import tsx/);
@@ -166,23 +177,33 @@ describe('.dockerignore', () => {
     expect(isIgnored('dashboard/dist')).toBe(true);
     expect(isIgnored('backend/shared/server.ts')).toBe(false);
     expect(isIgnored('.env.example')).toBe(true);
+    // Workspaces' package.json files stay, for `npm ci`; the rest of their folders does not.
+    expect(isIgnored('scripts/package.json')).toBe(false);
+    expect(isIgnored('scripts/stack.ts')).toBe(true);
+    expect(isIgnored('tests/support/package.json')).toBe(false);
+    expect(isIgnored('tests/support/stack.ts')).toBe(true);
   });
 });
 
-describe('the Nginx image entrypoint', () => {
+describe('nginx/render.sh, the one renderer of nginx/nginx.conf, in the image and for npm start', () => {
   const dirs: string[] = [];
   afterAll(() => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
+  const tempDir = (prefix: string) => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(dir);
+    return dir;
+  };
 
   /**
-   * Runs docker/nginx-entrypoint.sh on nginx/nginx.conf (with `nginx -t`, or `true` in its place);
-   * returns the rendered config. Its stdout is a file, as a container's is a pipe: the access log
-   * goes there through /dev/stdout, which cannot be opened on the socket Node gives a child.
+   * Runs docker/nginx-entrypoint.sh, as the image does, on nginx/nginx.conf (with `nginx -t`, or
+   * `true` in its place); returns the rendered config. Its stdout is a file, as a container's is a
+   * pipe: the access log goes there through /dev/stdout, which cannot be opened on the socket Node
+   * gives a child.
    */
-  function render(shell: string[], env: Record<string, string>, nginx: string) {
-    const dir = mkdtempSync(join(tmpdir(), 'pdash-nginx-image-'));
-    dirs.push(dir);
+  function renderInImage(shell: string[], env: Record<string, string>, nginx: string) {
+    const dir = tempDir('pdash-nginx-image-');
     mkdirSync(join(dir, 'html'));
     const runtime = join(dir, 'run');
     const stdout = openSync(join(dir, 'stdout'), 'w');
@@ -198,7 +219,7 @@ describe('the Nginx image entrypoint', () => {
           LISTEN_PORT: '18080',
           DASHBOARD_ROOT: join(dir, 'html'),
           RUNTIME_DIR: runtime,
-          NGINX_TEMPLATE: join(root, 'nginx/nginx.conf'),
+          NGINX_RENDER: join(root, 'nginx/render.sh'),
           NGINX_BIN: nginx,
           ...env,
         },
@@ -206,36 +227,77 @@ describe('the Nginx image entrypoint', () => {
     );
     closeSync(stdout);
     if (result.status !== 0) throw new Error(`entrypoint exited ${result.status}: ${result.stderr}`);
-    return { stderr: result.stderr, html: join(dir, 'html'), config: readFileSync(join(runtime, 'nginx.conf'), 'utf8') };
+    return { stderr: result.stderr, html: join(dir, 'html'), runtime, config: readFileSync(join(runtime, 'nginx.conf'), 'utf8') };
   }
 
   function expectRendered(config: string, root: string) {
     expect(config).not.toMatch(/\$\{[A-Z_]+\}/);
     expect(config).toMatch(/^\s*listen 18080;$/m);
     expect(config).not.toContain('listen 127.0.0.1');
+    expect(config).not.toMatch(/^\s*user /m);
     expect(config).toContain(
       '    server localhost:3001 max_fails=1 fail_timeout=2s;\n    server 127.0.0.1:3002 max_fails=1 fail_timeout=2s;\n',
     );
     expect(config).toContain(`root ${root};`);
   }
 
-  test.skipIf(!existsSync('/usr/sbin/nginx'))('renders a config that nginx accepts, listening on every interface', () => {
-    const { config, html, stderr } = render(['sh'], {}, '/usr/sbin/nginx');
+  test('the image renders a config that nginx accepts, listening on every interface', () => {
+    expect(existsSync(NGINX_BIN), `${NGINX_BIN} (npm run infra:install)`).toBe(true);
+    const { config, html, stderr } = renderInImage(['sh'], {}, NGINX_BIN);
     expect(stderr).toMatch(/test is successful/);
     expectRendered(config, html);
   });
 
-  // The image is Alpine: its sh and awk are BusyBox's, which this machine may have too.
-  const busybox = ['/usr/bin/busybox', '/bin/busybox'].find(existsSync);
-  test.skipIf(!busybox)("renders the same with BusyBox's sh and awk, as in the image", () => {
-    const bin = mkdtempSync(join(tmpdir(), 'pdash-busybox-'));
-    dirs.push(bin);
-    for (const tool of ['sh', 'awk', 'mkdir', 'ln', 'true']) symlinkSync(busybox!, join(bin, tool));
-    const { config, html } = render([join(bin, 'sh')], { PATH: bin }, 'true');
-    expectRendered(config, html);
+  test('the image copies the renderer beside the template, and its entrypoint fills nothing itself', () => {
+    const copies = all(stagesOf('docker/nginx.Dockerfile').at(-1), 'COPY').map((c) => c.args);
+    expect(copies).toContain('nginx/nginx.conf nginx/render.sh /etc/pdash/');
+    const entrypoint = read('docker/nginx-entrypoint.sh');
+    expect(entrypoint).not.toMatch(/\bawk\b|\bsed\b|envsubst|\$\{BFF_SERVERS\}/);
+    expect(entrypoint).toMatch(/^sh "\$\{NGINX_RENDER:-\/etc\/pdash\/render\.sh\}"$/m);
   });
 
-  test('refuses to start without a BFF to send requests to', () => {
-    expect(() => render(['sh'], { BFF_UPSTREAMS: ' ' }, 'true')).toThrow(/BFF_UPSTREAMS names no BFF replica/);
+  // The image is Alpine: its sh is BusyBox's ash. The renderer is plain POSIX sh calling no tool
+  // but mkdir (BusyBox has it), and every POSIX shell here must render the very same bytes.
+  test('renders the same bytes with dash and with bash in POSIX mode, and calls no tool but mkdir', () => {
+    const dash = renderInImage(['dash'], {}, 'true');
+    const posixBash = renderInImage(['bash', '--posix'], {}, 'true');
+    expectRendered(dash.config, dash.html);
+    expect(posixBash.config.replaceAll(posixBash.html, '<html>').replaceAll(posixBash.runtime, '<run>')).toBe(
+      dash.config.replaceAll(dash.html, '<html>').replaceAll(dash.runtime, '<run>'),
+    );
+    const code = read('nginx/render.sh')
+      .split('\n')
+      .filter((line) => !line.trimStart().startsWith('#'))
+      .join('\n');
+    expect(code).not.toMatch(/\b(awk|sed|grep|envsubst|tr|cut|cat|perl|python3?|node)\b/);
+  });
+
+  test('npm start renders the same template with the same renderer: loopback, and only root names a user', () => {
+    const image = renderInImage(['sh'], { BFF_UPSTREAMS: '127.0.0.1:3001 127.0.0.1:3002' }, 'true');
+    const local = tempDir('pdash-nginx-local-');
+    const { file } = renderNginxConfig({
+      listenPort: 18080,
+      bffPorts: [3001, 3002],
+      dashboardRoot: image.html,
+      runtimeDir: local,
+      user: 'root',
+    });
+    const rendered = readFileSync(file, 'utf8');
+    expect(rendered).toMatch(/^user root;$/m);
+    expect(rendered).toMatch(/^\s*listen 127\.0\.0\.1:18080;$/m);
+    // Apart from the user, the listen address and the runtime folder, the two are the same text.
+    const normalise = (text: string, runtime: string) =>
+      text
+        .replaceAll(runtime, '<run>')
+        .replace(/^user root;$/m, '')
+        .replace(/listen 127\.0\.0\.1:18080;/, 'listen 18080;');
+    expect(normalise(rendered, local)).toBe(normalise(image.config, image.runtime));
+    const unprivileged = renderNginxConfig({ listenPort: 18080, bffPorts: [3001], dashboardRoot: image.html, runtimeDir: local, user: '' });
+    expect(readFileSync(unprivileged.file, 'utf8')).not.toMatch(/^\s*user /m);
+  });
+
+  test('refuses to start without a BFF to send requests to, or with a port that is not one', () => {
+    expect(() => renderInImage(['sh'], { BFF_UPSTREAMS: ' ' }, 'true')).toThrow(/BFF_UPSTREAMS names no BFF replica/);
+    expect(() => renderInImage(['sh'], { LISTEN_PORT: '80; evil' }, 'true')).toThrow(/LISTEN_PORT must be a port number/);
   });
 });

@@ -229,7 +229,8 @@ function hostileValues(kind: FieldKind): [string, unknown][] {
     ['huge', 1e300],
     ['past 2^53', 2 ** 53 + 2],
   ];
-  if (kind === 'version') return [...numbers, ['zero', 0]];
+  // Versions are int32 on the wire: a larger safe integer once answered 500.
+  if (kind === 'version') return [...numbers, ['zero', 0], ['past 2^31', 2 ** 31], ['just below 2^53', 9007199254740990]];
   if (kind === 'money') return [...numbers, ['a cent too many', 1e12 + 1], ['-0.01', -0.01]];
   return [...numbers, ['zero', 0], ['a million', 1e6]];
 }

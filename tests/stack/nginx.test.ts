@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { type IncomingHttpHeaders, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,14 +11,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 /** The stack as users meet it: Nginx in front of two BFF replicas, every service its own process. */
 let stack: TestStack;
 let token: string;
+/**
+ * The dashboard build Nginx serves lives inside a private folder (0700, as a clone under root's
+ * home or in a `mktemp -d` would): Nginx's workers must read it whoever runs the stack.
+ */
+const privateParent = mkdtempSync(join(tmpdir(), 'pdash-private-clone-'));
+const dashboardRoot = join(privateParent, 'clone', 'dashboard', 'dist');
+const PAGE_MARK = `pdash-private-build-${process.pid}`;
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  mkdirSync(dashboardRoot, { recursive: true });
+  writeFileSync(
+    join(dashboardRoot, 'index.html'),
+    `<!doctype html><html><head><title>pdash</title></head><body>${PAGE_MARK}</body></html>\n`,
+  );
+  stack = await startTestStack({}, { dashboardRoot });
   ({ accessToken: token } = await signedIn(stack.url));
 }, 120_000);
 
 afterAll(async () => {
   await stack?.stop();
+  rmSync(privateParent, { recursive: true, force: true });
 });
 
 describe('nginx in front', () => {
@@ -57,6 +71,15 @@ describe('nginx in front', () => {
     expect(((await json.json()) as { openapi: string }).openapi).toMatch(/^3\./);
   });
 
+  it('serves the dashboard build from inside a private (0700) folder', async () => {
+    expect(statSync(privateParent).mode & 0o777).toBe(0o700);
+    for (const path of ['/', '/orders/some/deep/link']) {
+      const page = await fetch(`${stack.url}${path}`);
+      expect(page.status, path).toBe(200);
+      expect(await page.text(), path).toContain(PAGE_MARK);
+    }
+  });
+
   it('serves the single-page app for unknown paths and the API docs page', async () => {
     const page = await fetch(`${stack.url}/customers/123`);
     expect(page.headers.get('content-type')).toContain('text/html');
@@ -64,6 +87,34 @@ describe('nginx in front', () => {
     const docs = await fetch(`${stack.url}/api/docs`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).not.toMatch(/<script>(?!<\/script>)/);
+  });
+
+  it('answers a method it does not take (TRACE, POST on a page) with JSON and Allow', async () => {
+    const cases = [
+      ['TRACE', '/api/customers', 'GET, POST, PATCH, DELETE'],
+      ['TRACE', '/', 'GET, HEAD'],
+      ['POST', '/customers', 'GET, HEAD'],
+    ] as const;
+    for (const [method, path, allow] of cases) {
+      // fetch refuses to send TRACE; node:http does not.
+      const answer = await new Promise<{ status?: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+        const req = request(`${stack.url}${path}`, { method }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => {
+            body += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+        });
+        req.on('error', reject).end();
+      });
+      expect(answer.status, `${method} ${path}`).toBe(405);
+      expect(answer.headers.allow, `${method} ${path}`).toBe(allow);
+      expect(answer.headers['content-type']).toContain('application/json');
+      expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
+      expect(JSON.parse(answer.body)).toEqual({
+        error: { code: 'METHOD_NOT_SUPPORTED', message: `method: ${method} is not supported on this path` },
+      });
+    }
   });
 
   it('refuses a 2 MiB body with 413 before it reaches a replica', async () => {

@@ -10,10 +10,12 @@ import { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers'
 import { OrdersServiceDefinition } from '@pdash/proto/orders/v1/orders';
 import { SuppliersServiceDefinition } from '@pdash/proto/suppliers/v1/suppliers';
 import { freePort, type RedisServer, startRedis } from '@pdash/scripts/infra';
+import type { BackendService } from '@pdash/scripts/topology';
 import { MongoClient } from 'mongodb';
 import { inject } from 'vitest';
 
-export type ServiceName = 'customers' | 'suppliers' | 'orders' | 'auth';
+/** The gRPC services (scripts/lib/topology.ts). */
+export type ServiceName = BackendService;
 
 const STARTERS: Record<ServiceName, (env: NodeJS.ProcessEnv) => Promise<RunningService>> = {
   customers: (env) => startPartyService('customers', env),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AppRouter } from '@pdash/bff';
 import { startBff } from '@pdash/bff/server';
 import { freePort } from '@pdash/scripts/infra';
+import { BACKEND_SERVICES } from '@pdash/scripts/topology';
 import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, TRPCClientError } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import { expect } from 'vitest';
@@ -18,7 +19,7 @@ export async function startTestBff(backend: Backend, env: NodeJS.ProcessEnv = {}
 
 /** The whole backend (real services, FerretDB, Redis) and one BFF. */
 export async function startStack(extraEnv: NodeJS.ProcessEnv = {}) {
-  const backend = await startBackend(['customers', 'suppliers', 'orders', 'auth'], extraEnv);
+  const backend = await startBackend([...BACKEND_SERVICES], extraEnv);
   const bff = await startTestBff(backend);
   return {
     backend,

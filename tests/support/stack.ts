@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@pdash/scripts/infra';
-import { startStack } from '@pdash/scripts/stack';
+import { type StackOptions, startStack } from '@pdash/scripts/stack';
 import { inject } from 'vitest';
 
 /**
@@ -11,12 +11,12 @@ import { inject } from 'vitest';
  * Nginx in front) on free ports, against the run's FerretDB in a database of its own.
  * `logs` keeps every output line, for tests that read them.
  */
-export async function startTestStack(env: NodeJS.ProcessEnv = {}) {
+export async function startTestStack(env: NodeJS.ProcessEnv = {}, options: Pick<StackOptions, 'dashboardRoot'> = {}) {
+  // mkdtemp makes it 0700, like a home folder: Nginx must serve and buffer from inside it whoever runs it.
   const dataDir = mkdtempSync(join(tmpdir(), 'pdash-test-stack-'));
-  // As root, Nginx's workers run as nobody: they must reach their temp folder inside (large bodies).
-  chmodSync(dataDir, 0o755);
   const logs: string[] = [];
   const stack = await startStack({
+    ...options,
     dataDir,
     port: await freePort(),
     freePorts: true,

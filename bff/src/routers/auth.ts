@@ -1,13 +1,12 @@
+import { loginInput, signupInput, userRecord } from '@pdash/contracts';
 import { z } from 'zod';
 import { clientAddress } from '../context.js';
-import { secret, text, toUser, userRecord } from '../records.js';
+import { toUser } from '../records.js';
 import { protectedProcedure, publicProcedure, router } from '../trpc.js';
-
-const signupInput = z.strictObject({ username: text(32), email: text(254), password: secret(128) });
-const loginInput = z.strictObject({ username: text(254).describe('the username or the email'), password: secret(128) });
 
 export const authRouter = router({
   signup: publicProcedure
+    .meta({ rest: { method: 'POST', path: '/api/auth/signup', status: 201, summary: 'Create an account', errors: [409] } })
     .input(signupInput)
     .output(z.object({ user: userRecord }))
     .mutation(async ({ ctx, input }) => {
@@ -17,6 +16,9 @@ export const authRouter = router({
 
   /** Also sets the session cookie, for the dashboard (httpOnly, SameSite=Strict). */
   login: publicProcedure
+    .meta({
+      rest: { method: 'POST', path: '/api/auth/login', status: 200, summary: 'Log in (also sets the session cookie)', errors: [429] },
+    })
     .input(loginInput)
     .output(z.object({ accessToken: z.string(), expiresAt: z.string(), user: userRecord }))
     .mutation(async ({ ctx, input }) => {
@@ -29,13 +31,19 @@ export const authRouter = router({
       return { accessToken: session.accessToken, expiresAt, user: toUser(session.user) };
     }),
 
-  me: protectedProcedure.output(userRecord).query(async ({ ctx }) => toUser(await ctx.clients.auth.getUser({ id: ctx.user.id }, ctx.rpc))),
+  me: protectedProcedure
+    .meta({ rest: { method: 'GET', path: '/api/auth/me', status: 200, summary: 'The signed-in user' } })
+    .output(userRecord)
+    .query(async ({ ctx }) => toUser(await ctx.clients.auth.getUser({ id: ctx.user.id }, ctx.rpc))),
 
   /** Revokes the token everywhere (other replicas trust their cached check for ≤ 5 s) and clears the cookie. */
-  logout: protectedProcedure.output(z.object({ ok: z.literal(true) })).mutation(async ({ ctx }) => {
-    await ctx.clients.auth.revokeToken({ token: ctx.token }, ctx.rpc);
-    ctx.tokens.forget(ctx.token);
-    ctx.setSessionCookie('', 0);
-    return { ok: true as const };
-  }),
+  logout: protectedProcedure
+    .meta({ rest: { method: 'POST', path: '/api/auth/logout', status: 200, summary: 'Revoke the token and clear the cookie' } })
+    .output(z.object({ ok: z.literal(true) }))
+    .mutation(async ({ ctx }) => {
+      await ctx.clients.auth.revokeToken({ token: ctx.token }, ctx.rpc);
+      ctx.tokens.forget(ctx.token);
+      ctx.setSessionCookie('', 0);
+      return { ok: true as const };
+    }),
 });

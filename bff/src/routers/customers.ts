@@ -1,3 +1,3 @@
 import { partyRouter } from './parties.js';
 
-export const customersRouter = partyRouter((clients) => clients.customers);
+export const customersRouter = partyRouter((clients) => clients.customers, 'customers', 'customer');

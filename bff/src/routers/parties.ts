@@ -1,34 +1,18 @@
+import { byId, page, partyCreateInput, partyListInput, partyRecord, partyUpdateInput } from '@pdash/contracts';
 import { z } from 'zod';
 import type { Clients, PartyClient } from '../clients.js';
-import { byId, cursor, expectedVersion, limit, objectId, page, partyRecord, text, toParty } from '../records.js';
+import { toParty } from '../records.js';
 import { protectedProcedure, router } from '../trpc.js';
-
-const listInput = z.strictObject({
-  q: text(200).optional().describe('case-insensitive part of the name'),
-  limit: limit.optional(),
-  cursor: cursor.optional(),
-});
-const createInput = z.strictObject({
-  name: text(200).trim().min(1, 'must not be empty'),
-  email: text(254).optional(),
-  phone: text(40).optional(),
-});
-const updateInput = z.strictObject({
-  id: objectId,
-  name: text(200).trim().min(1, 'must not be empty').optional(),
-  email: text(254).optional().describe('an empty string removes the email'),
-  phone: text(40).optional().describe('an empty string removes the phone'),
-  version: expectedVersion.optional(),
-});
 
 /**
  * customers.* and suppliers.*: the two services speak the same messages, so one router serves
- * both. The services check formats (email, phone) and name the field at fault.
+ * both. Inputs are checked here and again by the services, with the same rules (@pdash/contracts).
  */
-export function partyRouter(pick: (clients: Clients) => PartyClient) {
+export function partyRouter(pick: (clients: Clients) => PartyClient, plural: 'customers' | 'suppliers', one: 'customer' | 'supplier') {
   return router({
     list: protectedProcedure
-      .input(listInput.optional())
+      .meta({ rest: { method: 'GET', path: `/api/${plural}`, status: 200, summary: `List ${plural}, newest first` } })
+      .input(partyListInput.optional())
       .output(page(partyRecord))
       .query(async ({ ctx, input }) => {
         const result = await pick(ctx.clients).list({ q: input?.q, limit: input?.limit ?? 0, cursor: input?.cursor }, ctx.rpc);
@@ -36,23 +20,43 @@ export function partyRouter(pick: (clients: Clients) => PartyClient) {
       }),
 
     byId: protectedProcedure
+      .meta({ rest: { method: 'GET', path: `/api/${plural}/{id}`, status: 200, summary: `Get a ${one}` } })
       .input(byId)
       .output(partyRecord)
       .query(async ({ ctx, input }) => toParty(await pick(ctx.clients).get(input, ctx.rpc))),
 
     create: protectedProcedure
-      .input(createInput)
+      .meta({ rest: { method: 'POST', path: `/api/${plural}`, status: 201, summary: `Create a ${one}` } })
+      .input(partyCreateInput)
       .output(partyRecord)
       .mutation(async ({ ctx, input }) => toParty(await pick(ctx.clients).create(input, ctx.rpc))),
 
     update: protectedProcedure
-      .input(updateInput)
+      .meta({
+        rest: {
+          method: 'PATCH',
+          path: `/api/${plural}/{id}`,
+          status: 200,
+          summary: `Update a ${one} (409 when version is stale)`,
+          errors: [409],
+        },
+      })
+      .input(partyUpdateInput)
       .output(partyRecord)
       .mutation(async ({ ctx, input: { version, ...changes } }) =>
         toParty(await pick(ctx.clients).update({ ...changes, expectedVersion: version }, ctx.rpc)),
       ),
 
     delete: protectedProcedure
+      .meta({
+        rest: {
+          method: 'DELETE',
+          path: `/api/${plural}/{id}`,
+          status: 200,
+          summary: `Delete a ${one} (409 while orders refer to it)`,
+          errors: [409],
+        },
+      })
       .input(byId)
       .output(z.object({ id: z.string() }))
       .mutation(async ({ ctx, input }) => pick(ctx.clients).delete(input, ctx.rpc)),

@@ -1,3 +1,3 @@
 import { partyRouter } from './parties.js';
 
-export const suppliersRouter = partyRouter((clients) => clients.suppliers);
+export const suppliersRouter = partyRouter((clients) => clients.suppliers, 'suppliers', 'supplier');

@@ -1,5 +1,6 @@
+import { optionalPartyFields, PARTY_FIELDS, type PartyField, partyFieldNames } from '@pdash/contracts';
 import { useMutation, useQueryClient } from '@tanstack/solid-query';
-import { createSignal, Show } from 'solid-js';
+import { createSignal, For, Show } from 'solid-js';
 import { errorMessage } from '../lib/errors';
 import { createFormErrors } from '../lib/forms';
 import { PARTY_WORDS } from '../lib/parties';
@@ -11,10 +12,16 @@ import { ConfirmDialog } from './ConfirmDialog';
 import { Dialog } from './Dialog';
 import { Field, FormError } from './Field';
 
-type Values = { name: string; email: string; phone: string };
-const FIELDS = ['name', 'email', 'phone'] as const;
+type Values = Record<PartyField, string>;
+const FIELDS = partyFieldNames;
 
-const valuesOf = (party: Party | undefined): Values => ({ name: party?.name ?? '', email: party?.email ?? '', phone: party?.phone ?? '' });
+const valuesOf = (party: Party | undefined) => Object.fromEntries(FIELDS.map((f) => [f, party?.[f] ?? ''])) as Values;
+/** An empty optional field: none on create, removed on update (the record shows it absent). */
+const withoutEmpty = (input: Values) => {
+  const fields: Partial<Values> = { ...input };
+  for (const field of optionalPartyFields) if (fields[field] === '') delete fields[field];
+  return fields as Values;
+};
 
 /**
  * Creates a customer or supplier, or edits `party` (optimistically, named by its version: an edit
@@ -32,8 +39,7 @@ export function PartyDialog(props: { kind: PartyKind; party?: Party; onClose: ()
     Promise.all([client.invalidateQueries({ queryKey: [props.kind] }), client.invalidateQueries({ queryKey: ['orders'] })]);
 
   const create = useMutation(() => ({
-    mutationFn: (input: Values) =>
-      trpc[props.kind].create.mutate({ name: input.name, email: input.email || undefined, phone: input.phone || undefined }),
+    mutationFn: (input: Values) => trpc[props.kind].create.mutate(withoutEmpty(input)),
     onSuccess: (party) => {
       toast.success(`${capitalize(words.one)} ${party.name} created`);
       props.onClose();
@@ -43,11 +49,12 @@ export function PartyDialog(props: { kind: PartyKind; party?: Party; onClose: ()
   }));
 
   const update = useMutation(() => ({
-    // An empty email or phone removes it.
+    // An empty optional field removes it.
     mutationFn: (input: Values) => trpc[props.kind].update.mutate({ id: start!.id, ...input, version: version() }),
     onMutate: async (input): Promise<Snapshot> => {
       const saved = await snapshot(client, [props.kind]);
-      const patched = { ...start!, ...input, email: input.email || undefined, phone: input.phone || undefined };
+      const patched: Party = { ...start!, ...input };
+      for (const field of optionalPartyFields) if (input[field] === '') delete patched[field];
       client.setQueriesData<PartyPage>({ queryKey: [props.kind, 'list'] }, (page) =>
         page ? { ...page, items: page.items.map((item) => (item.id === patched.id ? patched : item)) } : page,
       );
@@ -92,32 +99,19 @@ export function PartyDialog(props: { kind: PartyKind; party?: Party; onClose: ()
   return (
     <Dialog title={start ? `Edit ${words.one}` : `New ${words.one}`} onClose={props.onClose}>
       <form class="dialog-body" onSubmit={submit} noValidate>
-        <Field
-          label="Name"
-          name="name"
-          autocomplete="organization"
-          value={values().name}
-          onValue={set('name')}
-          error={form.errors().name}
-        />
-        <Field
-          label="Email (optional)"
-          name="email"
-          type="email"
-          autocomplete="email"
-          value={values().email}
-          onValue={set('email')}
-          error={form.errors().email}
-        />
-        <Field
-          label="Phone (optional)"
-          name="phone"
-          type="tel"
-          autocomplete="tel"
-          value={values().phone}
-          onValue={set('phone')}
-          error={form.errors().phone}
-        />
+        <For each={FIELDS}>
+          {(field) => (
+            <Field
+              label={PARTY_FIELDS[field].optional ? `${PARTY_FIELDS[field].label} (optional)` : PARTY_FIELDS[field].label}
+              name={field}
+              type={PARTY_FIELDS[field].input.type}
+              autocomplete={PARTY_FIELDS[field].input.autocomplete}
+              value={values()[field]}
+              onValue={set(field)}
+              error={form.errors()[field]}
+            />
+          )}
+        </For>
         <FormError message={form.formError()}>
           <Show when={form.conflict()}>
             <button type="button" onClick={() => void reload()}>

@@ -1,3 +1,4 @@
+import { optionalPartyFields, PARTY_FIELDS } from '@pdash/contracts';
 import { A } from '@solidjs/router';
 import { keepPreviousData, useQuery } from '@tanstack/solid-query';
 import { createSignal, For, Match, onCleanup, Show, Switch } from 'solid-js';
@@ -9,6 +10,9 @@ import { formatCount } from '../lib/format';
 import { PARTY_WORDS } from '../lib/parties';
 import { loaded, PAGE_SIZE, queries } from '../lib/queries';
 import type { Party, PartyKind } from '../lib/trpc';
+
+/** The columns beside the name: the fields that fit a table row (@pdash/contracts). */
+const TABLE_FIELDS = optionalPartyFields.filter((field) => PARTY_FIELDS[field].inTable);
 
 const SEARCH_DEBOUNCE_MS = 250;
 
@@ -86,8 +90,7 @@ export default function Parties(props: { kind: PartyKind }) {
                   <thead>
                     <tr>
                       <th scope="col">Name</th>
-                      <th scope="col">Email</th>
-                      <th scope="col">Phone</th>
+                      <For each={TABLE_FIELDS}>{(field) => <th scope="col">{PARTY_FIELDS[field].label}</th>}</For>
                       <th scope="col">
                         <span class="visually-hidden">Actions</span>
                       </th>
@@ -100,8 +103,9 @@ export default function Parties(props: { kind: PartyKind }) {
                           <td data-label="Name">
                             <A href={`/${props.kind}/${party.id}`}>{party.name}</A>
                           </td>
-                          <td data-label="Email">{party.email ?? <span class="muted">—</span>}</td>
-                          <td data-label="Phone">{party.phone ?? <span class="muted">—</span>}</td>
+                          <For each={TABLE_FIELDS}>
+                            {(field) => <td data-label={PARTY_FIELDS[field].label}>{party[field] ?? <span class="muted">—</span>}</td>}
+                          </For>
                           <td class="actions">
                             <button type="button" class="link" aria-label={`Edit ${party.name}`} onClick={() => setEditing(party)}>
                               Edit

@@ -1,6 +1,7 @@
+import { optionalPartyFields, PARTY_FIELDS } from '@pdash/contracts';
 import { A, useNavigate, useParams } from '@solidjs/router';
 import { useQuery } from '@tanstack/solid-query';
-import { createSignal, Match, Show, Switch } from 'solid-js';
+import { createSignal, For, Match, Show, Switch } from 'solid-js';
 import { OrdersTable } from '../components/OrdersTable';
 import { capitalize, DeletePartyDialog, PartyDialog } from '../components/PartyDialog';
 import { BlockSkeleton, EmptyState, LoadError } from '../components/States';
@@ -58,14 +59,14 @@ export default function PartyDetail(props: { kind: PartyKind }) {
                 </div>
               </div>
               <dl class="record card">
-                <div>
-                  <dt>Email</dt>
-                  <dd>{record().email ?? '—'}</dd>
-                </div>
-                <div>
-                  <dt>Phone</dt>
-                  <dd>{record().phone ?? '—'}</dd>
-                </div>
+                <For each={optionalPartyFields}>
+                  {(field) => (
+                    <div>
+                      <dt>{PARTY_FIELDS[field].label}</dt>
+                      <dd>{record()[field] ?? '—'}</dd>
+                    </div>
+                  )}
+                </For>
                 <div>
                   <dt>Created</dt>
                   <dd>{formatDateTime(record().createdAt)}</dd>

@@ -1,0 +1,105 @@
+import { type CompiledRoute, errorStatuses, IDEMPOTENCY_FIELD, type JsonSchema, jsonSchema, ROUTES } from './routes.js';
+
+/*
+ * The OpenAPI 3 document of the REST fallback (GET /api/openapi.json), from the route table alone:
+ * paths, statuses and security from the procedures' metadata, schemas from their zod schemas.
+ */
+
+const errorSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: {
+        code: { type: 'string', example: 'NOT_FOUND', description: 'the tRPC error code' },
+        message: { type: 'string', example: 'no customer 65f0c0ffee0000000000beef', description: 'names the field or record at fault' },
+      },
+      required: ['code', 'message'],
+    },
+  },
+  required: ['error'],
+};
+
+const ERRORS: Record<number, string> = {
+  400: 'malformed input, bad id, unknown field',
+  401: 'no token, or a bad, expired or revoked one; wrong password',
+  404: 'no such record',
+  409: 'duplicate, stale version, or still referred to by orders',
+  413: 'body larger than 1 MiB',
+  422: 'an order names a customer or supplier that does not exist',
+  429: 'too many login attempts (see Retry-After)',
+  503: 'a backend service is unreachable',
+};
+
+function operationOf(route: CompiledRoute): Record<string, unknown> {
+  const parameters: unknown[] = route.params.map((name) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: route.input?.properties?.[name] ?? { type: 'string' },
+  }));
+  const operation: Record<string, unknown> = {
+    operationId: route.procedure.replace('.', '_'),
+    summary: route.summary,
+    tags: [route.procedure.split('.')[0]],
+    parameters,
+    responses: {
+      [String(route.status)]: {
+        description: 'OK',
+        content: { 'application/json': { schema: route.output ? jsonSchema(route.output, 'output') : {} } },
+      },
+      ...Object.fromEntries(errorStatuses(route).map((status) => [String(status), { $ref: `#/components/responses/E${status}` }])),
+    },
+  };
+  if (route.access === 'public') operation.security = [];
+  const rest = route.input && withoutProperties(route.input, route.params);
+  if (rest && (route.method === 'GET' || route.method === 'DELETE')) {
+    for (const [name, schema] of Object.entries(rest.properties ?? {})) {
+      parameters.push({ name, in: 'query', required: rest.required?.includes(name) ?? false, schema });
+    }
+  } else if (rest && Object.keys(rest.properties ?? {}).length > 0) {
+    operation.requestBody = { required: true, content: { 'application/json': { schema: rest } } };
+    const key = rest.properties?.[IDEMPOTENCY_FIELD];
+    if (key) parameters.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: key });
+  }
+  return operation;
+}
+
+export function openApiDocument(routes: readonly CompiledRoute[] = ROUTES) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    paths[route.path] ??= {};
+    paths[route.path]![route.method.toLowerCase()] = operationOf(route);
+  }
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'pdash API',
+      version: '1.0.0',
+      description: 'The REST fallback of the pdash tRPC API (/trpc): the same procedures, validation and errors.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ bearerAuth: [] }, { sessionCookie: [] }],
+    components: {
+      schemas: { Error: errorSchema },
+      responses: Object.fromEntries(
+        Object.entries(ERRORS).map(([status, description]) => [
+          `E${status}`,
+          { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        ]),
+      ),
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        sessionCookie: { type: 'apiKey', in: 'cookie', name: 'pdash_session' },
+      },
+    },
+    paths,
+  };
+}
+
+function withoutProperties(schema: JsonSchema, names: string[]): JsonSchema {
+  const properties = Object.fromEntries(Object.entries(schema.properties ?? {}).filter(([name]) => !names.includes(name)));
+  const required = schema.required?.filter((name) => !names.includes(name));
+  const { required: _, ...rest } = schema;
+  return { ...rest, properties, ...(required?.length ? { required } : {}) };
+}

@@ -1,0 +1,5 @@
+/** pdash's one source of rules: records, inputs and limits (docs/changing.md). */
+export * from './auth.js';
+export * from './orders.js';
+export * from './parties.js';
+export * from './rules.js';
