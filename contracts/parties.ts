@@ -11,6 +11,7 @@ export const PARTY_FIELDS = {
   name: { label: 'Name', rule: required(200), optional: false, input: { type: 'text', autocomplete: 'organization' }, inTable: true },
   email: { label: 'Email', rule: emailOrEmpty, optional: true, input: { type: 'email', autocomplete: 'email' }, inTable: true },
   phone: { label: 'Phone', rule: phoneOrEmpty, optional: true, input: { type: 'tel', autocomplete: 'tel' }, inTable: true },
+  address: { label: 'Address', rule: text(200), optional: true, input: { type: 'text', autocomplete: 'street-address' }, inTable: true },
 } as const;
 
 export type PartyField = keyof typeof PARTY_FIELDS;

@@ -38,6 +38,18 @@ describe('create', () => {
     expect(doc).toMatchObject({ name: 'Ada Lovelace', version: 1 });
   });
 
+  it('keeps an address, changes it and removes it with an empty string', async () => {
+    const c = await backend.customers.create({ name: 'Addressed', address: ' 1 Main St, Springfield ' });
+    expect(c.address).toBe('1 Main St, Springfield');
+    expect(await backend.customers.get({ id: c.id })).toMatchObject({ address: '1 Main St, Springfield' });
+    const moved = await backend.customers.update({ id: c.id, address: '2 Elm St' });
+    expect(moved).toMatchObject({ address: '2 Elm St', version: 2 });
+    const gone = await backend.customers.update({ id: c.id, address: '' });
+    expect(gone.address).toBeUndefined();
+    const doc = await backend.db.collection('customers').findOne({ _id: new ObjectId(c.id) });
+    expect(doc).not.toHaveProperty('address');
+  });
+
   it('treats empty optional fields as absent', async () => {
     const c = await backend.customers.create({ name: 'No Contact', email: '', phone: '' });
     expect(c.email).toBeUndefined();
@@ -52,6 +64,8 @@ describe('create', () => {
     [{ name: 'A', email: 'not-an-email' }, /^email: /],
     [{ name: 'A', phone: '1'.repeat(41) }, /^phone: must be at most 40/],
     [{ name: 'A', phone: 'call me' }, /^phone: /],
+    [{ name: 'A', address: 'x'.repeat(201) }, /^address: must be at most 200/],
+    [{ name: 'A', address: 'evil\u202egnp' }, /^address: must not contain invisible/],
   ])('refuses %j naming the field', async (request, message) => {
     const before = await backend.db.collection('customers').countDocuments();
     await grpcError(backend.customers.create(request), Status.INVALID_ARGUMENT, message);

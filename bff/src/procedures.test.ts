@@ -58,6 +58,20 @@ describe.each(['customers', 'suppliers'] as const)('%s via tRPC', (kind) => {
     await trpcError(api().update.mutate({ id: created.id, name: 'Ghost' }), 'NOT_FOUND');
   });
 
+  test('an address: kept, shown, changed, removed; at most 200 characters', async () => {
+    const created = await api().create.mutate({ name: 'Addressed', address: '1 Main St, Springfield' });
+    expect(created.address).toBe('1 Main St, Springfield');
+    expect(await api().byId.query({ id: created.id })).toMatchObject({ address: '1 Main St, Springfield' });
+    expect((await api().list.query({ q: 'Addressed' })).items.find((p) => p.id === created.id)?.address).toBe('1 Main St, Springfield');
+    expect(await api().update.mutate({ id: created.id, address: '2 Elm St' })).toMatchObject({ address: '2 Elm St', version: 2 });
+    expect(await api().update.mutate({ id: created.id, address: '' })).not.toHaveProperty('address');
+    await trpcError(
+      api().create.mutate({ name: 'A', address: 'x'.repeat(201) }),
+      'BAD_REQUEST',
+      /^address: must be at most 200 characters$/,
+    );
+  });
+
   test('list: search, page size, cursor, total', async () => {
     const tag = `Pager ${kind} ${Date.now()}`;
     for (let i = 0; i < 5; i++) await api().create.mutate({ name: `${tag} ${i}` });
@@ -283,6 +297,12 @@ describe('REST fallback', () => {
         status: 400,
         body: { error: { message: 'extra: unknown field' } },
       });
+      const addressed = await call('POST', `/api/${kind}`, { name: 'Rest Addressed', address: '1 Main St' });
+      expect(addressed).toMatchObject({ status: 201, body: { address: '1 Main St' } });
+      expect(await call('PATCH', `/api/${kind}/${addressed.body.id}`, { address: 'x'.repeat(201) })).toMatchObject({
+        status: 400,
+        body: { error: { message: 'address: must be at most 200 characters' } },
+      });
     }
   });
 
@@ -420,6 +440,16 @@ describe('HTTP', () => {
     expect(Object.keys(document.paths['/api/orders/{id}']).sort()).toEqual(['delete', 'get', 'patch']);
     expect(document.paths['/api/orders'].post.responses).toHaveProperty('422');
     expect(document.paths['/api/auth/login'].post.security).toEqual([]);
+    // Every field of a customer, with its limits (address: optional, at most 200 characters).
+    for (const path of ['/api/customers', '/api/suppliers']) {
+      const body = document.paths[path].post.requestBody.content['application/json'].schema;
+      expect(Object.keys(body.properties).sort()).toEqual(['address', 'email', 'name', 'phone']);
+      expect(body.required).toEqual(['name']);
+      expect(body.properties.address).toMatchObject({ type: 'string', maxLength: 200 });
+      const record = document.paths[`${path}/{id}`].get.responses['200'].content['application/json'].schema;
+      expect(record.properties).toHaveProperty('address');
+      expect(record.required).not.toContain('address');
+    }
   });
 
   test('the docs page is served from npm packages, with no inline script', async () => {

@@ -198,10 +198,12 @@ describe('dashboard, end to end in Chromium', { timeout: 120_000 }, () => {
     await dialog.getByRole('button', { name: 'Create customer' }).click();
     await dialog.getByText('must be an email address').waitFor();
     await dialog.getByLabel('Email (optional)').fill('orders@acme.example');
+    await dialog.getByLabel('Address (optional)').fill('1 Main St, Springfield');
     await dialog.getByRole('button', { name: 'Create customer' }).click();
     await dialog.waitFor({ state: 'detached' });
     const row = alice.locator('tbody tr', { hasText: 'Acme Corp' });
     await row.waitFor();
+    await row.getByText('1 Main St, Springfield').waitFor();
     customerId = (await row.getAttribute('data-party-id')) ?? '';
     expect(customerId).toMatch(/^[0-9a-f]{24}$/);
     await screenshot(alice, 'customers');
@@ -302,6 +304,7 @@ describe('dashboard, end to end in Chromium', { timeout: 120_000 }, () => {
     await alice.getByRole('link', { name: 'Acme Corp' }).click();
     await alice.waitForURL(`${stack.url}/customers/${customerId}`);
     await alice.getByRole('heading', { name: 'Acme Corp' }).waitFor();
+    await alice.getByRole('definition').filter({ hasText: '1 Main St, Springfield' }).waitFor();
     await expect.poll(() => alice.getByTestId('party-orders-total').textContent()).toBe('$250.00');
     await orderRow(alice, 'Globex Supplies').waitFor();
     await screenshot(alice, 'customer-detail');

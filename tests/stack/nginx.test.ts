@@ -237,11 +237,14 @@ describe('the scripts against the stack', () => {
       const orders = JSON.parse((await run(tsx, ['scripts/cli.ts', 'orders', 'list', '--limit', '100', '--json'], { env })).stdout);
       expect(orders.total).toBeGreaterThanOrEqual(6);
       const created = JSON.parse(
-        (await run(tsx, ['scripts/cli.ts', 'customers', 'create', '--name', 'From the CLI', '--json'], { env })).stdout,
+        (await run(tsx, ['scripts/cli.ts', 'customers', 'create', '--name', 'From the CLI', '--address', '1 Main St', '--json'], { env }))
+          .stdout,
       );
-      expect(created).toMatchObject({ name: 'From the CLI', version: 1 });
+      expect(created).toMatchObject({ name: 'From the CLI', address: '1 Main St', version: 1 });
       const table = (await run(tsx, ['scripts/cli.ts', 'customers', 'list', '--q', 'From the CLI'], { env })).stdout;
       expect(table).toMatch(/From the CLI/);
+      expect(table).toMatch(/address/);
+      expect(table).toMatch(/1 Main St/);
       const failed = await run(tsx, ['scripts/cli.ts', 'customers', 'get', 'nope'], { env }).catch((err) => err);
       expect(failed.code).toBe(1);
       expect(failed.stderr).toMatch(/400.*id/);

@@ -38,9 +38,26 @@ describe('customer and supplier dialogs', () => {
     fireEvent.input(within(dialog).getByLabelText('Phone (optional)'), { target: { value: '555 0100' } });
     fireEvent.click(within(dialog).getByRole('button', { name: 'Create supplier' }));
     expect(await within(dialog).findByText('may hold only digits, spaces and + - ( ) . /')).toBeTruthy();
-    expect(create).toHaveBeenCalledWith({ name: 'Globex', email: undefined, phone: '555 0100' });
+    expect(create).toHaveBeenCalledWith({ name: 'Globex', email: undefined, phone: '555 0100', address: undefined });
 
     fireEvent.click(await within(dialog).findByRole('button', { name: 'Create supplier' }));
     await waitFor(() => expect(onClose).toHaveBeenCalled());
+  });
+
+  it('takes an address, at most 200 characters, trimmed', async () => {
+    create.mockResolvedValueOnce(makeParty({ name: 'Initech', address: '1 Main St' }));
+    const onClose = vi.fn();
+    renderPage(() => <PartyDialog kind="suppliers" onClose={onClose} />);
+    const dialog = await screen.findByRole('dialog', { name: 'New supplier' });
+    fireEvent.input(within(dialog).getByLabelText('Name'), { target: { value: 'Initech' } });
+    const address = within(dialog).getByLabelText('Address (optional)');
+    fireEvent.input(address, { target: { value: 'x'.repeat(201) } });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Create supplier' }));
+    expect(await within(dialog).findByText('must be at most 200 characters')).toBeTruthy();
+    expect(create).not.toHaveBeenCalled();
+    fireEvent.input(address, { target: { value: ' 1 Main St ' } });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Create supplier' }));
+    await waitFor(() => expect(onClose).toHaveBeenCalled());
+    expect(create).toHaveBeenCalledWith({ name: 'Initech', email: undefined, phone: undefined, address: '1 Main St' });
   });
 });

@@ -20,16 +20,18 @@ describe('form validation, as the server validates', () => {
     });
   });
 
-  it('customer or supplier: a name, and an email and phone only if well-formed', () => {
-    expect(validate(partyForm, { name: '  ', email: 'nope', phone: 'call me' }).errors).toEqual({
+  it('customer or supplier: a name, and an email, phone and address only if well-formed', () => {
+    expect(validate(partyForm, { name: '  ', email: 'nope', phone: 'call me', address: 'x'.repeat(201) }).errors).toEqual({
       name: 'must not be empty',
       email: 'must be an email address',
       phone: 'may hold only digits, spaces and + - ( ) . /',
+      address: 'must be at most 200 characters',
     });
-    expect(validate(partyForm, { name: 'Acme', email: '', phone: '+1 (555) 010-0100' }).data).toEqual({
+    expect(validate(partyForm, { name: 'Acme', email: '', phone: '+1 (555) 010-0100', address: ' 1 Main St, Springfield ' }).data).toEqual({
       name: 'Acme',
       email: '',
       phone: '+1 (555) 010-0100',
+      address: '1 Main St, Springfield',
     });
   });
 

@@ -24,6 +24,8 @@ export interface Party {
     | undefined;
   /** starts at 1, grows by one on each update */
   version: number;
+  /** at most 200 characters */
+  address?: string | undefined;
 }
 
 export interface CreatePartyRequest {
@@ -33,7 +35,11 @@ export interface CreatePartyRequest {
     | string
     | undefined;
   /** at most 40 characters */
-  phone?: string | undefined;
+  phone?:
+    | string
+    | undefined;
+  /** at most 200 characters */
+  address?: string | undefined;
 }
 
 export interface GetPartyRequest {
@@ -91,7 +97,11 @@ export interface UpdatePartyRequest {
     | string
     | undefined;
   /** when set and not current: ABORTED, nothing changes */
-  expectedVersion?: number | undefined;
+  expectedVersion?:
+    | number
+    | undefined;
+  /** an empty string removes the address */
+  address?: string | undefined;
 }
 
 export interface DeletePartyRequest {
@@ -111,6 +121,7 @@ function createBaseParty(): Party {
     createdAt: undefined,
     updatedAt: undefined,
     version: 0,
+    address: undefined,
   };
 }
 
@@ -136,6 +147,9 @@ export const Party: MessageFns<Party> = {
     }
     if (message.version !== 0) {
       writer.uint32(56).int32(message.version);
+    }
+    if (message.address !== undefined) {
+      writer.uint32(66).string(message.address);
     }
     return writer;
   },
@@ -209,6 +223,14 @@ export const Party: MessageFns<Party> = {
             message.version = reader.int32();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -223,7 +245,7 @@ export const Party: MessageFns<Party> = {
 };
 
 function createBaseCreatePartyRequest(): CreatePartyRequest {
-  return { name: "", email: undefined, phone: undefined };
+  return { name: "", email: undefined, phone: undefined, address: undefined };
 }
 
 export const CreatePartyRequest: MessageFns<CreatePartyRequest> = {
@@ -236,6 +258,9 @@ export const CreatePartyRequest: MessageFns<CreatePartyRequest> = {
     }
     if (message.phone !== undefined) {
       writer.uint32(26).string(message.phone);
+    }
+    if (message.address !== undefined) {
+      writer.uint32(34).string(message.address);
     }
     return writer;
   },
@@ -275,6 +300,14 @@ export const CreatePartyRequest: MessageFns<CreatePartyRequest> = {
             }
 
             message.phone = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.address = reader.string();
             continue;
           }
         }
@@ -576,7 +609,14 @@ export const ListPartiesResponse: MessageFns<ListPartiesResponse> = {
 };
 
 function createBaseUpdatePartyRequest(): UpdatePartyRequest {
-  return { id: "", name: undefined, email: undefined, phone: undefined, expectedVersion: undefined };
+  return {
+    id: "",
+    name: undefined,
+    email: undefined,
+    phone: undefined,
+    expectedVersion: undefined,
+    address: undefined,
+  };
 }
 
 export const UpdatePartyRequest: MessageFns<UpdatePartyRequest> = {
@@ -595,6 +635,9 @@ export const UpdatePartyRequest: MessageFns<UpdatePartyRequest> = {
     }
     if (message.expectedVersion !== undefined) {
       writer.uint32(40).int32(message.expectedVersion);
+    }
+    if (message.address !== undefined) {
+      writer.uint32(50).string(message.address);
     }
     return writer;
   },
@@ -650,6 +693,14 @@ export const UpdatePartyRequest: MessageFns<UpdatePartyRequest> = {
             }
 
             message.expectedVersion = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.address = reader.string();
             continue;
           }
         }
