@@ -1,5 +1,6 @@
 /** pdash's one source of rules: records, inputs and limits (docs/changing.md). */
 export * from './auth.js';
+export * from './errors.js';
 export * from './orders.js';
 export * from './parties.js';
 export * from './rules.js';

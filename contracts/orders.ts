@@ -15,7 +15,12 @@ export const orderRecord = z.object({
 export type OrderRecord = z.infer<typeof orderRecord>;
 
 export const orderListInput = z
-  .strictObject({ customerId: objectId.optional(), supplierId: objectId.optional(), limit: limit.optional(), cursor: cursor.optional() })
+  .strictObject({
+    customerId: objectId.optional().describe("only this customer's orders"),
+    supplierId: objectId.optional().describe("only this supplier's orders; not together with customerId"),
+    limit: limit.optional(),
+    cursor: cursor.optional(),
+  })
   .refine((input) => input.customerId === undefined || input.supplierId === undefined, {
     path: ['supplierId'],
     message: 'give customerId or supplierId, not both',

@@ -7,8 +7,8 @@ import { z } from 'zod';
  * lone surrogates, direction overrides, zero-width spaces, a byte-order mark), then trimmed at
  * both ends. The refusal comes first: trimming alone would silently drop a leading U+FEFF.
  *
- * Every rule that can be is a pattern or a length, so that the OpenAPI document (made from these
- * schemas) states what the server enforces; lone surrogates are the one check JSON Schema cannot say.
+ * Every rule is a pattern, a length or a range, so that the OpenAPI document (made from these
+ * schemas) states all that the server enforces.
  */
 
 const CONTROL = '\\u0000-\\u001f\\u007f-\\u009f';
@@ -17,14 +17,16 @@ const CONTROL = '\\u0000-\\u001f\\u007f-\\u009f';
 const DISGUISING = '\\u200b\\u2060\\ufeff\\u202a-\\u202e\\u2066-\\u2069';
 const NO_CONTROL = new RegExp(`^[^${CONTROL}]*$`);
 const NO_DISGUISING = new RegExp(`^[^${DISGUISING}]*$`);
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// In Unicode mode a class of surrogates matches only a lone one (a pair is one code point). A
+// reader of the pattern without that mode refuses every pair too: stricter, never looser.
+const NO_LONE_SURROGATE = /^[^\ud800-\udfff]*$/u;
 
 /** A string with no control characters and no lone surrogates (both would change it silently). */
 const unchanged = () =>
   z
     .string()
     .regex(NO_CONTROL, 'must not contain control characters')
-    .refine((value) => !LONE_SURROGATE.test(value), 'must be valid Unicode (no lone surrogates)');
+    .regex(NO_LONE_SURROGATE, 'must be valid Unicode (no lone surrogates)');
 /** ...nor anything that hides or disguises text. */
 const visible = () => unchanged().regex(NO_DISGUISING, 'must not contain invisible or direction-changing characters');
 
@@ -65,7 +67,12 @@ export const limit = z
   .min(1, `must be 1..${MAX_LIMIT}`)
   .max(MAX_LIMIT, `must be 1..${MAX_LIMIT}`)
   .describe(`page size, default ${DEFAULT_LIMIT}`);
-export const cursor = z.string().min(1).max(64, 'is not a cursor this service made').describe('nextCursor of the previous page');
+/**
+ * A page's position: the creation time (ms) and id of the last record seen, `<ms>_<24 hex>`. Any
+ * such value is a position the services can page from, so the pattern says all there is to it.
+ */
+export const CURSOR = /^(\d{1,15})_([0-9a-f]{24})$/;
+export const cursor = z.string().regex(CURSOR, 'is not a cursor this service made').describe('nextCursor of the previous page');
 /** Versions are 32-bit on the wire (proto int32). */
 export const MAX_VERSION = 2 ** 31 - 1;
 export const expectedVersion = z

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Backend, startBackend } from '@pdash/testing/backend';
 import { Redis } from 'ioredis';
-import { type Metadata, Status } from 'nice-grpc';
+import { Status } from 'nice-grpc';
+import { RichClientError } from 'nice-grpc-error-details';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grpcError, newUser } from './test-support.js';
 
@@ -37,21 +38,18 @@ describe('login attempt limit', () => {
   }
 
   async function expectLimited(login: string, password: string, clientAddress?: string) {
-    let trailer: Metadata | undefined;
-    const call = backend.auth.logIn(
-      { login, password, clientAddress: clientAddress ?? freshAddress() },
-      {
-        onTrailer: (t) => {
-          trailer = t;
-        },
-      },
-    );
+    const call = backend.auth.logIn({ login, password, clientAddress: clientAddress ?? freshAddress() });
     const err = await grpcError(call);
     expect(err.code).toBe(Status.RESOURCE_EXHAUSTED);
     const retryIn = Number(/^too many login attempts; retry in (\d+) s$/.exec(err.details)?.[1]);
     expect(retryIn).toBeGreaterThan(0);
     expect(retryIn).toBeLessThanOrEqual(900);
-    expect(trailer?.get('retry-after')).toBe(String(retryIn));
+    // The reason and the delay as data, in the gRPC error details (what the BFF reads).
+    expect(err).toBeInstanceOf(RichClientError);
+    expect((err as RichClientError).extra).toEqual([
+      expect.objectContaining({ $type: 'google.rpc.ErrorInfo', reason: 'RATE_LIMITED', domain: 'pdash' }),
+      expect.objectContaining({ $type: 'google.rpc.RetryInfo', retryDelay: expect.objectContaining({ seconds: retryIn }) }),
+    ]);
   }
 
   it('refuses an account after too many failures, even with the right password, whatever the address', async () => {

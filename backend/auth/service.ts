@@ -1,4 +1,4 @@
-import { notFound, parseRequest, ServerError, Status } from '@pdash/backend-shared/errors';
+import { failure, notFound, parseRequest, Status } from '@pdash/backend-shared/errors';
 import { parseId } from '@pdash/backend-shared/ids';
 import type { Logger } from '@pdash/backend-shared/logger';
 import { email, newPassword, secret, text, username } from '@pdash/contracts';
@@ -46,21 +46,22 @@ export function createAuthService(deps: {
       const keys = [`username:${fields.username}`, `email:${fields.email}`];
       for (let prior = firstInFlight(keys); prior; prior = firstInFlight(keys)) {
         const created = await prior.catch(() => undefined);
-        if (created?.username === fields.username) throw new ServerError(Status.ALREADY_EXISTS, 'username: already taken');
-        if (created?.email === fields.email) throw new ServerError(Status.ALREADY_EXISTS, 'email: already registered');
+        if (created?.username === fields.username) throw failure(Status.ALREADY_EXISTS, 'DUPLICATE', 'username: already taken');
+        if (created?.email === fields.email) throw failure(Status.ALREADY_EXISTS, 'DUPLICATE', 'email: already registered');
       }
       const work = (async () => {
         // Taken already (a sign-up repeated later): say so without paying for a hash.
-        if (await store.findByLogin(fields.username)) throw new ServerError(Status.ALREADY_EXISTS, 'username: already taken');
-        if (await store.findByLogin(fields.email)) throw new ServerError(Status.ALREADY_EXISTS, 'email: already registered');
+        if (await store.findByLogin(fields.username)) throw failure(Status.ALREADY_EXISTS, 'DUPLICATE', 'username: already taken');
+        if (await store.findByLogin(fields.email)) throw failure(Status.ALREADY_EXISTS, 'DUPLICATE', 'email: already registered');
         const result = await store.create({
           username: fields.username,
           email: fields.email,
           passwordHash: await hashPassword(fields.password),
         });
         if ('taken' in result) {
-          throw new ServerError(
+          throw failure(
             Status.ALREADY_EXISTS,
+            'DUPLICATE',
             result.taken === 'username' ? 'username: already taken' : 'email: already registered',
           );
         }
@@ -76,7 +77,7 @@ export function createAuthService(deps: {
       }
     },
 
-    async logIn(request, context) {
+    async logIn(request) {
       const { login, password, clientAddress } = parseRequest(logInSchema, request);
       const user = await store.findByLogin(login);
       // Counted per account (whichever of its names was given), or per login when there is no such account.
@@ -84,9 +85,10 @@ export function createAuthService(deps: {
       const address = clientAddress || undefined;
       const retryAfter = await limiter.attempt(limitKey, address);
       if (retryAfter !== undefined) {
-        context.trailer.set('retry-after', String(retryAfter));
         log.info({ login, clientAddress }, 'login attempts over the limit');
-        throw new ServerError(Status.RESOURCE_EXHAUSTED, `too many login attempts; retry in ${retryAfter} s`);
+        throw failure(Status.RESOURCE_EXHAUSTED, 'RATE_LIMITED', `too many login attempts; retry in ${retryAfter} s`, {
+          retryAfterSeconds: retryAfter,
+        });
       }
       const matches = await verifyPassword(user?.passwordHash, password);
       if (!user || !matches) {

@@ -1,4 +1,4 @@
-import { notFound, ServerError, Status } from '@pdash/backend-shared/errors';
+import { failure, notFound, ServerError, Status } from '@pdash/backend-shared/errors';
 import type { ServiceClient } from '@pdash/backend-shared/grpc-client';
 import type { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers';
 import { ClientError } from 'nice-grpc';
@@ -30,7 +30,7 @@ export class Parties {
   async ensureReferable(refs: { customerId?: string; supplierId?: string }) {
     const check = async (kind: Kind, field: string, id: string | undefined) => {
       if (id !== undefined && (await this.batchGet(kind, [id], true)).length === 0)
-        throw new ServerError(Status.FAILED_PRECONDITION, `${field}: no ${kind} ${id}`);
+        throw failure(Status.FAILED_PRECONDITION, 'REFERENCE_MISSING', `${field}: no ${kind} ${id}`);
     };
     await Promise.all([check('customer', 'customerId', refs.customerId), check('supplier', 'supplierId', refs.supplierId)]);
   }

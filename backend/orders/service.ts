@@ -1,5 +1,5 @@
 import type { Claims } from '@pdash/backend-shared/claims';
-import { invalidArgument, notFound, parseRequest, ServerError, Status, versionConflict } from '@pdash/backend-shared/errors';
+import { invalidArgument, notFound, parseRequest, ServerError, Status, versionConflict, writeConflict } from '@pdash/backend-shared/errors';
 import { parseId } from '@pdash/backend-shared/ids';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '@pdash/backend-shared/pagination';
 import { limitField } from '@pdash/backend-shared/validation';
@@ -202,7 +202,7 @@ export function createOrdersService(deps: {
       const claim = versionClaim(request.id, before.version + 1);
       if (!(await claims.take(claim))) {
         if (expectedVersion !== undefined) throw versionConflict(`order ${request.id}`, expectedVersion);
-        throw new ServerError(Status.ABORTED, `order ${request.id} is being changed by another update; try again`);
+        throw writeConflict(`order ${request.id} is being changed by another update; try again`);
       }
       const orderCount = startCount();
       let doc: OrderDoc | null;
@@ -220,7 +220,7 @@ export function createOrdersService(deps: {
       if (!doc) {
         // Another update or a delete came in between: report it as of now.
         await current(request.id, objectId, expectedVersion);
-        throw new ServerError(Status.ABORTED, `order ${request.id} was changed by another update; try again`);
+        throw writeConflict(`order ${request.id} was changed by another update; try again`);
       }
       const order = toOrder(doc);
       await events.publish(OrderEventType.ORDER_EVENT_TYPE_UPDATED, order, orderCount);

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordCache } from '@pdash/backend-shared/cache';
-import { notFound, parseRequest, ServerError, Status, versionConflict } from '@pdash/backend-shared/errors';
+import { failure, notFound, parseRequest, ServerError, Status, versionConflict, writeConflict } from '@pdash/backend-shared/errors';
 import { parseId } from '@pdash/backend-shared/ids';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '@pdash/backend-shared/pagination';
 import { limitField } from '@pdash/backend-shared/validation';
@@ -81,7 +81,7 @@ export function createPartyService(deps: {
       if (outcome.status === 'busy') throw new ServerError(Status.UNAVAILABLE, `${kind} ${request.id} is busy; try again`);
       if (outcome.status === 'conflict') {
         if (expectedVersion !== undefined) throw versionConflict(`${kind} ${request.id}`, expectedVersion);
-        throw new ServerError(Status.ABORTED, `${kind} ${request.id} is being changed by others; try again`);
+        throw writeConflict(`${kind} ${request.id} is being changed by others; try again`);
       }
       const { record } = outcome;
       await cache.put(record);
@@ -96,7 +96,7 @@ export function createPartyService(deps: {
       const objectId = parseId(id);
       const mark = await store.markDeleting(objectId);
       if (mark.status === 'missing') throw missing(id);
-      if (mark.status === 'busy') throw new ServerError(Status.ABORTED, `${kind} ${id} is already being deleted`);
+      if (mark.status === 'busy') throw writeConflict(`${kind} ${id} is already being deleted`);
       let removing = false;
       try {
         if (countReferences) await ensureUnreferenced(id);
@@ -127,7 +127,7 @@ export function createPartyService(deps: {
       const { count, pending } = await countReferences!(id);
       if (count === 0) return;
       if (count > pending) {
-        throw new ServerError(Status.FAILED_PRECONDITION, `${kind} ${id} still has ${count} order${count === 1 ? '' : 's'}`);
+        throw failure(Status.FAILED_PRECONDITION, 'STILL_REFERENCED', `${kind} ${id} still has ${count} order${count === 1 ? '' : 's'}`);
       }
       // Only orders still being written refer to it: they will see the mark and roll back.
       if (round >= PENDING_ROUNDS) throw new ServerError(Status.UNAVAILABLE, `${kind} ${id} is busy; try again`);

@@ -1,12 +1,28 @@
+import { ERROR_DOMAIN, type ErrorReason } from '@pdash/contracts';
 import { ClientError, ServerError, Status } from 'nice-grpc';
+import { ErrorInfo, RetryInfo, RichServerError } from 'nice-grpc-error-details';
 import type { z } from 'zod';
 
 export { ServerError, Status };
 
+/**
+ * A failure whose meaning the status alone does not carry: its reason travels as
+ * google.rpc.ErrorInfo (and a retry delay as google.rpc.RetryInfo) in the gRPC error details, so
+ * that callers act on data, never on message text (@pdash/contracts' ERROR_REASONS).
+ */
+export function failure(status: Status, reason: ErrorReason, message: string, options: { retryAfterSeconds?: number } = {}) {
+  const details: (ErrorInfo | RetryInfo)[] = [ErrorInfo.fromPartial({ reason, domain: ERROR_DOMAIN })];
+  if (options.retryAfterSeconds !== undefined)
+    details.push(RetryInfo.fromPartial({ retryDelay: { seconds: options.retryAfterSeconds, nanos: 0 } }));
+  return new RichServerError(status, message, details);
+}
+
 export const invalidArgument = (field: string, message: string) => new ServerError(Status.INVALID_ARGUMENT, `${field}: ${message}`);
 export const notFound = (message: string) => new ServerError(Status.NOT_FOUND, message);
 export const versionConflict = (what: string, expected: number) =>
-  new ServerError(Status.ABORTED, `${what} is not at version ${expected}; reload it and try again`);
+  failure(Status.ABORTED, 'VERSION_CONFLICT', `${what} is not at version ${expected}; reload it and try again`);
+/** Another write to the same record got there first (no version was named). */
+export const writeConflict = (message: string) => failure(Status.ABORTED, 'VERSION_CONFLICT', message);
 
 /** Validates a request with a zod schema; the first problem becomes INVALID_ARGUMENT naming its field. */
 export function parseRequest<S extends z.ZodType>(schema: S, request: unknown): z.output<S> {

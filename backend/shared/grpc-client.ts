@@ -8,12 +8,14 @@ import {
   Metadata,
 } from 'nice-grpc';
 import { type DeadlineOptions, deadlineMiddleware } from 'nice-grpc-client-middleware-deadline';
+import { errorDetailsClientMiddleware } from 'nice-grpc-error-details';
 import { requestContext, traceparentOf } from './context.js';
 
 /**
  * A long-lived client to another internal service: one channel made at start-up (it connects
- * lazily and reconnects by itself), a deadline on every unary call unless the caller sets one, and
- * the request's id and trace context passed on in metadata (context.ts).
+ * lazily and reconnects by itself), a deadline on every unary call unless the caller sets one,
+ * the request's id and trace context passed on in metadata (context.ts), and a failure's
+ * google.rpc error details decoded (errors.ts `failure`).
  */
 export function createServiceClient<S extends CompatServiceDefinition>(definition: S, address: string, deadlineMs = 2_000) {
   const channel = createChannel(address, undefined, {
@@ -35,6 +37,8 @@ export function createServiceClient<S extends CompatServiceDefinition>(definitio
     })
     .use(deadlineMiddleware)
     .use(propagateContext)
+    // A failure's error details (reason, retry delay) come back as RichClientError's `extra`.
+    .use(errorDetailsClientMiddleware)
     .create(definition, channel);
   return { client, close: () => channel.close() };
 }

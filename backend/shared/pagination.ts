@@ -1,3 +1,4 @@
+import { CURSOR } from '@pdash/contracts';
 import { ObjectId } from 'mongodb';
 import { invalidArgument } from './errors.js';
 
@@ -10,13 +11,14 @@ export interface CursorPosition {
   _id: ObjectId;
 }
 
+/** `<ms>_<24 hex>` (@pdash/contracts' CURSOR): a position, not a secret; any well-formed one pages from there. */
 export function encodeCursor(last: CursorPosition): string {
-  return Buffer.from(`${last.createdAt.getTime()}:${last._id.toHexString()}`).toString('base64url');
+  return `${last.createdAt.getTime()}_${last._id.toHexString()}`;
 }
 
 export function decodeCursor(cursor: string): CursorPosition {
-  const match = /^(\d{1,15}):([0-9a-f]{24})$/.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
-  if (!match?.[1] || !match[2] || cursor.length > 64) throw invalidArgument('cursor', 'is not a cursor this service made');
+  const match = CURSOR.exec(cursor);
+  if (!match?.[1] || !match[2]) throw invalidArgument('cursor', 'is not a cursor this service made');
   return { createdAt: new Date(Number(match[1])), _id: ObjectId.createFromHexString(match[2]) };
 }
 

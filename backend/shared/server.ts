@@ -1,6 +1,7 @@
 import { isAbortError } from 'abort-controller-x';
 import type { Db, MongoClient } from 'mongodb';
 import { type CallContext, createServer, type Server, ServerError, type ServerMiddlewareCall, Status } from 'nice-grpc';
+import { errorDetailsServerMiddleware } from 'nice-grpc-error-details';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import type { z } from 'zod';
 import type { baseEnv } from './config.js';
@@ -72,7 +73,10 @@ export async function startService<C extends BaseConfig>(options: {
     'grpc.max_connection_age_ms': MAX_CONNECTION_AGE_MS,
     // As for the clients (grpc-client.ts): no channelz bookkeeping on every call.
     'grpc.enable_channelz': 0,
-  }).use(callMiddleware(log, stopping.signal));
+  })
+    .use(callMiddleware(log, stopping.signal))
+    // A failure's reason and retry delay (errors.ts `failure`) into the gRPC error details.
+    .use(errorDetailsServerMiddleware);
   server.add(HealthDefinition, HealthServiceImpl(health));
   parts.register(server);
   const port = await server.listen(`${config.GRPC_HOST}:${options.port}`);

@@ -1,12 +1,16 @@
 import type { Logger } from '@pdash/backend-shared/logger';
+import { ERROR_DOMAIN, ERROR_REASONS, isErrorReason } from '@pdash/contracts';
 import { type TRPC_ERROR_CODE_KEY, TRPCError } from '@trpc/server';
 import { ClientError, Status } from 'nice-grpc';
+import { RichClientError } from 'nice-grpc-error-details';
 
 /*
  * The one place where failures become what a client sees: gRPC statuses from the backend services
  * become tRPC codes (and so HTTP statuses, API.md's table), validation problems become
  * `field: problem`, and anything unexpected becomes a generic INTERNAL_SERVER_ERROR. Backend
  * messages are already public (each service strips driver text); nothing else is passed on.
+ * What a failure means is read from data, never from its message: the status, and where a
+ * status means more than one thing, the reason in its error details (@pdash/contracts' ERROR_REASONS).
  */
 
 /** gRPC status → tRPC code, for the statuses whose meaning is the same on every route. */
@@ -16,6 +20,8 @@ const BY_STATUS: Partial<Record<Status, TRPC_ERROR_CODE_KEY>> = {
   [Status.NOT_FOUND]: 'NOT_FOUND',
   [Status.ALREADY_EXISTS]: 'CONFLICT',
   [Status.ABORTED]: 'CONFLICT',
+  // A state that does not allow the call; its reason says which (REFERENCE_MISSING: 422).
+  [Status.FAILED_PRECONDITION]: 'CONFLICT',
   [Status.UNAUTHENTICATED]: 'UNAUTHORIZED',
   [Status.PERMISSION_DENIED]: 'FORBIDDEN',
   [Status.RESOURCE_EXHAUSTED]: 'TOO_MANY_REQUESTS',
@@ -29,20 +35,21 @@ function serviceOf(path: string) {
   return match ? `${match[1]} service` : 'a backend service';
 }
 
-/**
- * FAILED_PRECONDITION means two things: an order naming a customer or supplier that does not
- * exist (`customerId: no customer …`, 422), and deleting a customer or supplier that orders still
- * refer to (409).
- */
-function failedPrecondition(message: string): TRPC_ERROR_CODE_KEY {
-  return /^(customerId|supplierId):/.test(message) ? 'UNPROCESSABLE_CONTENT' : 'CONFLICT';
+/** The error details a service attached to a failure (backend-shared's `failure`): its reason, its retry delay. */
+function detailsOf(err: ClientError): { code?: TRPC_ERROR_CODE_KEY; retryAfterSeconds?: number } {
+  if (!(err instanceof RichClientError)) return {};
+  const found: { code?: TRPC_ERROR_CODE_KEY; retryAfterSeconds?: number } = {};
+  for (const detail of err.extra) {
+    if (detail.$type === 'google.rpc.ErrorInfo' && detail.domain === ERROR_DOMAIN && isErrorReason(detail.reason))
+      found.code = ERROR_REASONS[detail.reason];
+    else if (detail.$type === 'google.rpc.RetryInfo' && detail.retryDelay) found.retryAfterSeconds = Math.ceil(detail.retryDelay.seconds);
+  }
+  return found;
 }
 
 /** A gRPC failure from a backend service as the tRPC error a client may see. */
 export function fromGrpc(err: ClientError): TRPCError {
-  if (err.code === Status.FAILED_PRECONDITION)
-    return new TRPCError({ code: failedPrecondition(err.details), message: err.details, cause: err });
-  const code = BY_STATUS[err.code];
+  const code = detailsOf(err).code ?? BY_STATUS[err.code];
   if (!code) return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'internal error', cause: err });
   // Unreachable or timed out: the details may be grpc-js's own text (addresses, socket errors).
   if (code === 'SERVICE_UNAVAILABLE') return new TRPCError({ code, message: `${serviceOf(err.path)} unavailable; try again`, cause: err });
@@ -58,11 +65,9 @@ export function toTRPCError(err: unknown): TRPCError {
   return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'internal error', cause: err instanceof Error ? err : undefined });
 }
 
-/** Seconds a client should wait before retrying, when the backend said so (login rate limit). */
+/** Seconds a client should wait before retrying, when the backend said so (RetryInfo; the login rate limit). */
 export function retryAfterSeconds(err: TRPCError): number | undefined {
-  if (err.code !== 'TOO_MANY_REQUESTS') return undefined;
-  const match = /retry in (\d+) ?s\b/.exec(err.message);
-  return match ? Number(match[1]) : undefined;
+  return err.cause instanceof ClientError ? detailsOf(err.cause).retryAfterSeconds : undefined;
 }
 
 interface Issue {

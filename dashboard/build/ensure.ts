@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -11,18 +11,37 @@ import { pathToFileURL } from 'node:url';
 const dashboard = join(import.meta.dirname, '..');
 const SOURCES = ['src', 'public', 'index.html', 'vite.config.ts', 'package.json', 'build/sizes.ts'];
 
+/**
+ * The folders of the workspace packages the dashboard bundles (`@pdash/*` among its runtime
+ * dependencies, e.g. the form rules of @pdash/contracts): a change there changes the build as much
+ * as one in src. (@pdash/bff, a dev dependency, gives types only.)
+ */
+function workspaceSources(): string[] {
+  const json = JSON.parse(readFileSync(join(dashboard, 'package.json'), 'utf8'));
+  const names = Object.keys(json.dependencies ?? {}).filter((name) => name.startsWith('@pdash/'));
+  return names.flatMap((name) => {
+    const link = join(dashboard, '..', 'node_modules', name);
+    return existsSync(link) ? [realpathSync(link)] : [];
+  });
+}
+
 function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;
   const stat = statSync(path);
   if (!stat.isDirectory()) return /\.test\.tsx?$|test-setup\.ts$/.test(path) ? 0 : stat.mtimeMs;
+  if (/(^|\/)(node_modules|dist|\.tmp)$/.test(path)) return 0;
   return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
+}
+
+/** When the newest file the build is made from last changed (ms). */
+export function newestSourceMtime(): number {
+  return Math.max(...SOURCES.map((name) => newestMtime(join(dashboard, name))), ...workspaceSources().map((dir) => newestMtime(dir)));
 }
 
 export function dashboardBuildIsStale(): boolean {
   const built = join(dashboard, 'dist', 'index.html');
   if (!existsSync(built)) return true;
-  const sources = Math.max(...SOURCES.map((name) => newestMtime(join(dashboard, name))));
-  return sources > statSync(built).mtimeMs;
+  return newestSourceMtime() > statSync(built).mtimeMs;
 }
 
 /**

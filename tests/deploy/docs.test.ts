@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { baseEnv } from '@pdash/backend-shared/config';
 import { expect, test } from 'vitest';
@@ -19,4 +19,13 @@ test('docs/operations.md documents every environment variable of every process',
   ]);
   expect(variables.size).toBeGreaterThan(20);
   for (const name of variables) expect(docs, name).toContain(`\`${name}\``);
+});
+
+test('docs/changing.md names only files and folders that exist (placeholders like <service> aside)', () => {
+  const paths = [...read('docs/changing.md').matchAll(/`([\w./-]+\/[\w./-]+)`/g)]
+    .map((m) => m[1]!)
+    .filter((path) => !path.startsWith('@') && !path.includes('<'));
+  expect(paths.length).toBeGreaterThan(20);
+  const missing = paths.filter((path) => !existsSync(join(root, path)));
+  expect(missing).toEqual([]);
 });

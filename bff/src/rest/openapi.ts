@@ -60,7 +60,14 @@ function operationOf(route: CompiledRoute): Record<string, unknown> {
   } else if (rest && Object.keys(rest.properties ?? {}).length > 0) {
     operation.requestBody = { required: true, content: { 'application/json': { schema: rest } } };
     const key = rest.properties?.[IDEMPOTENCY_FIELD];
-    if (key) parameters.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: key });
+    if (key)
+      parameters.push({
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        description: `the body's ${IDEMPOTENCY_FIELD} as a header; when both are given they must be equal`,
+        schema: key,
+      });
   }
   return operation;
 }
