@@ -1,9 +1,9 @@
-import { Claims } from '@pdash/backend-shared/claims';
 import { address, baseEnv, loadConfig, port } from '@pdash/backend-shared/config';
 import { createServiceClient } from '@pdash/backend-shared/grpc-client';
 import { runMain } from '@pdash/backend-shared/main';
 import { createRedis } from '@pdash/backend-shared/redis';
 import { startService } from '@pdash/backend-shared/server';
+import { VersionedRecords } from '@pdash/backend-shared/versioned';
 import { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers';
 import { OrdersServiceDefinition } from '@pdash/proto/orders/v1/orders';
 import { SuppliersServiceDefinition } from '@pdash/proto/suppliers/v1/suppliers';
@@ -43,7 +43,7 @@ export function startOrdersService(env: NodeJS.ProcessEnv = process.env) {
         store,
         parties: new Parties(customers.client, suppliers.client),
         events,
-        claims: new Claims(db, 'orders_claims'),
+        versions: new VersionedRecords(db, 'orders'),
         requests: new OrderRequests(db),
       });
       return {

@@ -1,8 +1,8 @@
-import type { Claims } from '@pdash/backend-shared/claims';
 import { invalidArgument, notFound, parseRequest, ServerError, Status, versionConflict, writeConflict } from '@pdash/backend-shared/errors';
 import { parseId } from '@pdash/backend-shared/ids';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '@pdash/backend-shared/pagination';
 import { limitField } from '@pdash/backend-shared/validation';
+import type { VersionedRecords } from '@pdash/backend-shared/versioned';
 import { expectedVersion, totalCents } from '@pdash/contracts';
 import { type Order, OrderEventType, type OrdersServiceImplementation } from '@pdash/proto/orders/v1/orders';
 import { ObjectId } from 'mongodb';
@@ -25,7 +25,6 @@ const listSchema = z.object({ limit: limitField(DEFAULT_LIMIT, MAX_LIMIT), curso
 const statsSchema = z.object({ days: limitField(30, 366) });
 
 const TOP_SUPPLIERS = 10;
-const versionClaim = (id: string, version: number) => `${id}:v${version}`;
 const DAY_MS = 86_400_000;
 
 /** The `customerId` or the `supplierId` of a request that takes exactly one (List takes at most one). */
@@ -44,10 +43,11 @@ export function createOrdersService(deps: {
   store: OrdersStore;
   parties: Parties;
   events: OrderEventLog;
-  claims: Claims;
+  /** The storage protocol's versioned updates over the orders collection. */
+  versions: VersionedRecords;
   requests: OrderRequests;
 }): OrdersServiceImplementation {
-  const { store, parties, events, claims, requests } = deps;
+  const { store, parties, events, versions, requests } = deps;
   const missing = (id: string) => notFound(`no order ${id}`);
   const stillCreating = () =>
     new ServerError(Status.UNAVAILABLE, 'an order with this idempotencyKey is still being created; try again shortly');
@@ -92,11 +92,10 @@ export function createOrdersService(deps: {
     return undefined;
   }
 
-  /** The order, or NOT_FOUND; with `expectedVersion`, ABORTED unless the order is at that version. */
-  async function current(id: string, objectId: ObjectId, expectedVersion?: number) {
+  /** The order, or NOT_FOUND. */
+  async function current(id: string, objectId: ObjectId) {
     const doc = await store.get(objectId);
     if (!doc) throw missing(id);
-    if (expectedVersion !== undefined && doc.version !== expectedVersion) throw versionConflict(`order ${id}`, expectedVersion);
     return doc;
   }
 
@@ -196,32 +195,24 @@ export function createOrdersService(deps: {
       const { expectedVersion, totalCents } = parseRequest(updateSchema, request);
       const changes: OrderChanges = { ...refs, ...(totalCents === undefined ? {} : { totalCents }) };
 
-      const before = await current(request.id, objectId, expectedVersion);
-      // FerretDB 1.x cannot make a version filter atomic: the writer of version n + 1 claims it first
-      // (backend/shared/claims.ts), so two updates of one version never both win.
-      const claim = versionClaim(request.id, before.version + 1);
-      if (!(await claims.take(claim))) {
-        if (expectedVersion !== undefined) throw versionConflict(`order ${request.id}`, expectedVersion);
-        throw writeConflict(`order ${request.id} is being changed by another update; try again`);
-      }
       const orderCount = startCount();
-      let doc: OrderDoc | null;
-      try {
-        doc =
+      // FerretDB 1.x cannot make a version filter atomic: the storage protocol's versioned update
+      // (@pdash/backend-shared/versioned) claims version n + 1 first, so two updates never both win.
+      const outcome = await versions.update(request.id, {
+        expectedVersion,
+        read: () => store.get(objectId),
+        write: (before) =>
           refs.customerId || refs.supplierId
-            ? await updateReferences(objectId, request, refs, changes, before.version)
-            : await store.update(objectId, changes, { expectedVersion: before.version });
-      } catch (err) {
-        await claims.releaseEventually(claim);
-        throw err;
-      }
-      if (doc) await claims.releaseEventually(versionClaim(request.id, before.version));
-      else await claims.releaseEventually(claim);
-      if (!doc) {
-        // Another update or a delete came in between: report it as of now.
-        await current(request.id, objectId, expectedVersion);
+            ? updateReferences(objectId, request, refs, changes, before.version)
+            : store.update(objectId, changes, { expectedVersion: before.version }),
+      });
+      if (outcome.status === 'missing') throw missing(request.id);
+      if (outcome.status === 'busy') throw new ServerError(Status.UNAVAILABLE, `order ${request.id} is busy; try again`);
+      if (outcome.status === 'conflict') {
+        if (expectedVersion !== undefined) throw versionConflict(`order ${request.id}`, expectedVersion);
         throw writeConflict(`order ${request.id} was changed by another update; try again`);
       }
+      const doc = outcome.record;
       const order = toOrder(doc);
       await events.publish(OrderEventType.ORDER_EVENT_TYPE_UPDATED, order, orderCount);
       return order;

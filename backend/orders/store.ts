@@ -199,7 +199,7 @@ export class OrdersStore {
    * `expectedVersion`, only if that is still the current version; with `token`, only if that
    * reservation still stands (and clearing it). Returns the new order, or null when nothing matched.
    * FerretDB 1.x does not make the filter atomic with the write: the service claims the version
-   * first (backend/shared/claims.ts), so only one update at a time gets here per order.
+   * first (the storage protocol, backend/shared/versioned.ts), so only one update at a time gets here per order.
    */
   async update(id: ObjectId, changes: OrderChanges, options: { expectedVersion?: number; token?: ObjectId } = {}) {
     const filter: Filter<OrderDoc> = { _id: id };

@@ -8,7 +8,7 @@ import { expectedVersion, optionalPartyFields, type PartyValues, partyChanges, p
 import type { Party } from '@pdash/proto/common/v1/party';
 import type { CustomersServiceImplementation } from '@pdash/proto/customers/v1/customers';
 import { z } from 'zod';
-import { DELETE_WITHIN_MS, DELETION_MARK_STALE_MS, type PartyChanges, type PartyStore } from './store.js';
+import type { PartyChanges, PartyStore } from './store.js';
 
 /** How many orders refer to a record; `pending` of them are still being written. */
 export type CountReferences = (id: string) => Promise<{ count: number; pending: number }>;
@@ -41,10 +41,10 @@ export function createPartyService(deps: {
   store: PartyStore;
   cache: RecordCache<Party>;
   countReferences?: CountReferences;
-  /** How long a delete may take from its mark to removing the record (see delete); default DELETE_WITHIN_MS. */
+  /** How long a delete may take from its mark to removing the record (see delete); default the storage timing's. */
   deleteWithinMs?: number;
 }): CustomersServiceImplementation {
-  const { kind, store, cache, countReferences, deleteWithinMs = DELETE_WITHIN_MS } = deps;
+  const { kind, store, cache, countReferences, deleteWithinMs = store.records.timing.deleteWithinMs } = deps;
   const missing = (id: string) => notFound(`no ${kind} ${id}`);
 
   return {
@@ -100,21 +100,19 @@ export function createPartyService(deps: {
       let removing = false;
       try {
         if (countReferences) await ensureUnreferenced(id);
-        // Reference checks ignore a mark older than DELETION_MARK_STALE_MS (its deleter may have
-        // died). A delete that stalled that long (a starved process) could remove the record just
-        // after an order's check passed it by: it gives up well before, so that even a slow removal
-        // lands while every check still sees the mark.
+        // Reference checks ignore a stale mark (its deleter may have died). A delete that stalled
+        // that long (a starved process) could remove the record just after an order's check passed
+        // it by: it gives up well before, so that even a slow removal lands while every check still
+        // sees the mark (the storage timing, @pdash/backend-shared/versioned; docs/design.md).
         await cache.markWriting(id);
         if (Date.now() - mark.at > deleteWithinMs)
           throw new ServerError(Status.UNAVAILABLE, `${kind} ${id} took too long to delete; try again`);
         removing = true;
         await store.remove(objectId);
       } catch (err) {
-        // A mark this old may have been taken over by another delete: that one's to release. Once
-        // the removal was sent, the mark stays (and goes stale in 30 s): the removal may still land
-        // (a timed-out call can), and reference checks rely on a record being gone before its
-        // mark is (PartyStore.batchGet).
-        if (!removing && Date.now() - mark.at < DELETION_MARK_STALE_MS) await store.unmarkDeleting(objectId);
+        // Once the removal was sent, the mark stays (and goes stale): the removal may still land (a
+        // timed-out call can), and reference checks rely on a record being gone before its mark is.
+        if (!removing) await store.unmarkDeleting(objectId, mark.at);
         throw err;
       }
       await cache.drop(id);

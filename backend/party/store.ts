@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Claims } from '@pdash/backend-shared/claims';
 import { collectionCount, findByIds } from '@pdash/backend-shared/mongo';
 import { decodeCursor, encodeCursor, pageFilter } from '@pdash/backend-shared/pagination';
+import { type UpdateOutcome as StoreOutcome, VersionedRecords } from '@pdash/backend-shared/versioned';
 import { type OptionalPartyField, optionalPartyFields, type PartyValues, partyFieldNames } from '@pdash/contracts';
 import type { Party } from '@pdash/proto/common/v1/party';
 import { type Collection, type Db, ObjectId, type WithId } from 'mongodb';
@@ -14,25 +13,10 @@ export type PartyDoc = PartyValues & {
   version: number;
 };
 
-export type UpdateOutcome = { status: 'updated'; record: Party } | { status: 'missing' } | { status: 'conflict' } | { status: 'busy' };
-
-const MAX_UPDATE_ATTEMPTS = 10;
+export type UpdateOutcome = StoreOutcome<Party>;
 
 /** An update's fields: null removes an optional one. */
 export type PartyChanges = { name?: string } & { [K in OptionalPartyField]?: string | null };
-
-/** A claim older than this is one a crashed process left behind. */
-export const CLAIM_STALE_MS = 10_000;
-/**
- * The same for deletion marks, kept apart (their own collection, never swept) and longer: a delete
- * gives up `DELETE_WITHIN_MS` after marking, and its removal may then still take up to the driver's
- * socket timeout (10 s) to land; the mark must outlive both, or an order's check could pass it by.
- */
-export const DELETION_MARK_STALE_MS = 30_000;
-export const DELETE_WITHIN_MS = 5_000;
-
-const versionKey = (id: string, version: number) => `${id}:v${version}`;
-const deletionKey = (id: string) => `${id}:delete`;
 
 export function toParty(doc: WithId<PartyDoc>): Party {
   return {
@@ -49,16 +33,17 @@ function escapeRegex(text: string) {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The MongoDB side of customers or suppliers: one collection, nothing else. */
+/**
+ * The MongoDB side of customers or suppliers: one collection, written through the storage
+ * protocol (@pdash/backend-shared/versioned: versioned updates and deletion marks).
+ */
 export class PartyStore {
   readonly collection: Collection<PartyDoc>;
-  private readonly claims: Claims;
-  private readonly marks: Claims;
+  readonly records: VersionedRecords;
 
   constructor(db: Db, name: string) {
     this.collection = db.collection<PartyDoc>(name);
-    this.claims = new Claims(db, `${name}_claims`, CLAIM_STALE_MS);
-    this.marks = new Claims(db, `${name}_deletion_marks`, DELETION_MARK_STALE_MS, { sweep: false });
+    this.records = new VersionedRecords(db, name);
   }
 
   async ensureIndexes() {
@@ -79,19 +64,14 @@ export class PartyStore {
   }
 
   /**
-   * The records among `ids`; with `forReference`, leaving out those a delete is working on.
-   *
-   * For a reference check the marks are read first and the records after, never side by side:
-   * a delete removes the record before it drops its mark, so a check that finds no mark and then
-   * finds the record knows the record was not being deleted when it looked for the mark (any delete
-   * that marks it later counts the order's pending reference, docs/design.md). Read side by side,
-   * the record could be read just before a delete removed it and the mark just after that delete
-   * dropped it: the check passed a deleted record (seen by backend/orders/race.test.ts under load).
+   * The records among `ids`; with `forReference`, leaving out those a delete is working on. The
+   * marks are read first and the records after, never side by side (VersionedRecords.beingDeleted;
+   * backend/orders/race.test.ts once caught the side-by-side read passing a deleted record).
    */
   async batchGet(ids: ObjectId[], forReference: boolean): Promise<Party[]> {
     if (ids.length === 0) return [];
-    const beingDeleted = forReference ? await this.marks.held(ids.map((id) => deletionKey(id.toHexString()))) : new Set<string>();
-    const wanted = ids.filter((id) => !beingDeleted.has(deletionKey(id.toHexString())));
+    const beingDeleted = forReference ? await this.records.beingDeleted(ids.map((id) => id.toHexString())) : new Set<string>();
+    const wanted = ids.filter((id) => !beingDeleted.has(id.toHexString()));
     return (await findByIds(this.collection, wanted)).map(toParty);
   }
 
@@ -118,54 +98,21 @@ export class PartyStore {
   }
 
   /**
-   * Applies the changes and bumps the version. The writer first claims the next version (see
-   * claims.ts), checks that nobody moved the record meanwhile, then writes: two writers can never
-   * both produce version n + 1. With `expectedVersion` only that version may be changed; without
-   * it, a lost race is retried.
+   * Applies the changes and bumps the version, through the storage protocol's versioned update:
+   * two writers can never both produce version n + 1. With `expectedVersion` only that version may
+   * be changed; without it, a lost race is retried.
    */
   async update(id: ObjectId, changes: PartyChanges, expectedVersion?: number, signal?: AbortSignal): Promise<UpdateOutcome> {
-    const hex = id.toHexString();
-    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
-      const current = await this.collection.findOne({ _id: id });
-      if (!current) return { status: 'missing' };
-      if (expectedVersion !== undefined && current.version !== expectedVersion) return { status: 'conflict' };
-      const claim = versionKey(hex, current.version + 1);
-      if (await this.claims.take(claim)) {
-        const outcome = await this.writeClaimed(current, changes, signal).catch(async (err) => {
-          // Most likely MongoDB went away mid-write: the claim must not outlive the outage.
-          await this.claims.releaseEventually(claim);
-          throw err;
-        });
-        if (outcome) return outcome;
-      } else if (!(await this.movesPast(id, current.version))) {
-        // The claim stands but the record does not move: a writer that died mid-write (its claim
-        // goes stale) rather than one that won. Not a version conflict; the caller may retry.
-        return { status: 'busy' };
-      }
-      if (expectedVersion !== undefined) return { status: 'conflict' };
-    }
-    return { status: 'conflict' };
+    const outcome = await this.records.update(id.toHexString(), {
+      expectedVersion,
+      read: () => this.collection.findOne({ _id: id }),
+      write: (current) => this.write(current, changes, signal),
+    });
+    return outcome.status === 'updated' ? { status: 'updated', record: toParty(outcome.record) } : outcome;
   }
 
-  /** Whether the record leaves `version` within a moment, as it does when another writer holds the next one. */
-  private async movesPast(id: ObjectId, version: number) {
-    for (let poll = 0; poll < 10; poll++) {
-      const doc = await this.collection.findOne({ _id: id });
-      if (!doc || doc.version !== version) return true;
-      await sleep(20);
-    }
-    return false;
-  }
-
-  private async writeClaimed(read: WithId<PartyDoc>, changes: PartyChanges, signal?: AbortSignal): Promise<UpdateOutcome | undefined> {
-    const hex = read._id.toHexString();
-    const current = await this.collection.findOne({ _id: read._id });
-    if (!current) return { status: 'missing' };
-    if (current.version !== read.version) {
-      await this.claims.release(versionKey(hex, read.version + 1));
-      return undefined;
-    }
-    const next: PartyDoc = { ...current, updatedAt: new Date(), version: current.version + 1 };
+  private async write(current: WithId<PartyDoc>, changes: PartyChanges, signal?: AbortSignal): Promise<WithId<PartyDoc>> {
+    const next: WithId<PartyDoc> = { ...current, updatedAt: new Date(), version: current.version + 1 };
     const set: Partial<PartyDoc> = { updatedAt: next.updatedAt, version: next.version };
     const unset: Record<string, ''> = {};
     for (const field of partyFieldNames) {
@@ -182,29 +129,27 @@ export class PartyStore {
     // started now, to land after that answer, surprise the caller's next read and make its retry
     // conflict. (One already under way still lands.)
     signal?.throwIfAborted();
-    await this.collection.updateOne({ _id: read._id }, { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) });
-    // The claim on this version stays (it stops a late writer that read the old one). The one
-    // before is no longer looked at: Claims sweeps it once it is stale, which saves a write here.
-    return { status: 'updated', record: toParty(next) };
+    await this.collection.updateOne({ _id: current._id }, { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) });
+    return next;
   }
 
   /**
-   * First step of a delete: while this mark stands, BatchGet with `forReference` leaves the record
-   * out, so no new order can refer to it. False when the record is missing or already being deleted.
+   * First step of a delete (the storage protocol's deletion mark): while it stands, BatchGet with
+   * `forReference` leaves the record out, so no new order can refer to it.
    */
   async markDeleting(id: ObjectId): Promise<{ status: 'marked'; at: number } | { status: 'missing' } | { status: 'busy' }> {
     if (!(await this.collection.findOne({ _id: id }))) return { status: 'missing' };
-    // Taken before the claim's own timestamp: the mark is at least this old.
-    const at = Date.now();
-    return (await this.marks.take(deletionKey(id.toHexString()))) ? { status: 'marked', at } : { status: 'busy' };
+    return this.records.markDeleting(id.toHexString());
   }
 
-  async unmarkDeleting(id: ObjectId) {
-    await this.marks.releaseEventually(deletionKey(id.toHexString()));
+  /** A delete that gives up before sending its removal: the record may be referred to again. */
+  async unmarkDeleting(id: ObjectId, markedAt: number) {
+    await this.records.unmarkDeleting(id.toHexString(), markedAt);
   }
 
+  /** The record goes first, its mark after (reference checks rely on that order). */
   async remove(id: ObjectId) {
     await this.collection.deleteOne({ _id: id });
-    await this.marks.release(deletionKey(id.toHexString()));
+    await this.records.removed(id.toHexString());
   }
 }

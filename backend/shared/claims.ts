@@ -4,7 +4,8 @@ import { findByIds } from './mongo.js';
 
 /**
  * Atomic claims, built on the one write that FerretDB 1.x (SQLite backend) makes atomic: an insert
- * that a unique `_id` refuses. Its updates are read-modify-write of the whole document, so a
+ * that a unique `_id` refuses. The storage protocol built on them is versioned.ts (docs/design.md,
+ * "Writes without transactions"). Its updates are read-modify-write of the whole document, so a
  * version in an update's filter does not stop a second writer (measured: several of 30
  * concurrent `updateOne({_id, version: 1})` report success). Claims give every writer of a record
  * exclusive rights first; on a real MongoDB they cost one small insert more.
@@ -95,8 +96,7 @@ export class Claims<T extends Document = Document> {
 
   /**
    * Removes stale claims now and then, in the background: claims a writer leaves on purpose (the
-   * version it wrote, see backend/party/store.ts; an idempotency key's record) and those of crashed
-   * writers. One write now and then instead of one per update.
+   * version it wrote, see versioned.ts; an idempotency key's record) and those of crashed writers. One write now and then instead of one per update.
    */
   private sweepNowAndThen() {
     if (this.options.sweep === false) return;

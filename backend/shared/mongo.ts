@@ -2,6 +2,13 @@ import { type Collection, type Db, type Document, type Filter, MongoClient, type
 import type { Logger } from './logger.js';
 
 /**
+ * The client's limits on one operation, which the storage protocol's margins build on
+ * (versioned.ts, checkStorageTiming): how long it may wait for a pooled connection, and how long
+ * it may then take on its socket.
+ */
+export const DRIVER_TIMING = { waitQueueTimeoutMs: 2_000, socketTimeoutMs: 10_000 } as const;
+
+/**
  * One client per process, connected at start-up. Short server-selection timeouts make a dead
  * database fail a call within its deadline (as UNAVAILABLE) instead of hanging it; the driver
  * reconnects by itself when the server is back.
@@ -13,7 +20,8 @@ export async function connectMongo(url: string, dbName: string): Promise<{ clien
     // unused for that long (seen under load in scripts/chaos.ts); 1 s keeps recovery within seconds.
     heartbeatFrequencyMS: 1_000,
     connectTimeoutMS: 1_500,
-    socketTimeoutMS: 10_000,
+    socketTimeoutMS: DRIVER_TIMING.socketTimeoutMs,
+    waitQueueTimeoutMS: DRIVER_TIMING.waitQueueTimeoutMs,
     maxPoolSize: 20,
     retryWrites: false, // FerretDB 1.x has no retryable writes
   });

@@ -19,7 +19,7 @@
  * faults), soak.ts (RSS under steady load), run.ts (`runChaos`), violations.ts (the properties),
  * report.ts (the table and the report files).
  */
-import { pathToFileURL } from 'node:url';
+import { runMain } from '@pdash/backend-shared/main';
 import { reportTable, writeReport } from './report.js';
 import { runChaos } from './run.js';
 import { type ChaosOptions, SHORT_OPTIONS } from './types.js';
@@ -62,4 +62,4 @@ async function main() {
   process.exit(problems.length === 0 ? 0 : 1);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
+runMain(import.meta.url, 'chaos', main, { oneShot: true });

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { addressVariable, BACKEND_SERVICES, TOPOLOGY } from '@pdash/scripts/topology';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 
@@ -58,7 +59,8 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const GRPC_SERVICES = ['customers', 'suppliers', 'orders', 'auth'];
+/** The topology table (scripts/lib/topology.ts) is what this file must agree with. */
+const GRPC_SERVICES = BACKEND_SERVICES;
 const bffServices = () => Object.keys(config.services).filter((name) => config.services[name]!.build?.args?.SERVICE === 'bff');
 
 describe('docker-compose.yml', () => {
@@ -100,9 +102,11 @@ describe('docker-compose.yml', () => {
         expect(condition, `${name} → ${dependency}`).toBe('service_healthy');
       }
     }
-    for (const name of GRPC_SERVICES) expect(Object.keys(config.services[name]!.depends_on ?? {}).sort()).toEqual(['mongo', 'redis']);
+    // As the topology table says: each waits for what it depends on.
+    for (const name of GRPC_SERVICES)
+      expect(Object.keys(config.services[name]!.depends_on ?? {}).sort(), name).toEqual([...TOPOLOGY[name].dependsOn].sort());
     for (const name of bffServices())
-      expect(Object.keys(config.services[name]!.depends_on ?? {}).sort()).toEqual([...GRPC_SERVICES].sort());
+      expect(Object.keys(config.services[name]!.depends_on ?? {}).sort()).toEqual([...TOPOLOGY.bff.dependsOn].sort());
     expect(Object.keys(config.services.nginx?.depends_on ?? {}).sort()).toEqual(bffServices().sort());
   });
 
@@ -133,6 +137,13 @@ describe('docker-compose.yml', () => {
       const networks = Object.keys(service.networks ?? { default: null });
       expect(networks, name).toEqual(name === 'nginx' ? ['backend', 'edge'] : ['backend']);
     }
+  });
+
+  test('each process is told the address of every service the topology says it calls', () => {
+    for (const name of GRPC_SERVICES)
+      for (const called of TOPOLOGY[name].calls) expect(config.services[name]!.environment, name).toHaveProperty(addressVariable(called));
+    for (const name of bffServices())
+      for (const called of TOPOLOGY.bff.calls) expect(config.services[name]!.environment, name).toHaveProperty(addressVariable(called));
   });
 
   test('services find each other by service name; no secret is written in the file', () => {

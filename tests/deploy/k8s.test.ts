@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { addressVariable, BACKEND_SERVICES, TOPOLOGY } from '@pdash/scripts/topology';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 
@@ -141,13 +142,14 @@ test('every file a kustomization names exists', () => {
   }
 });
 
-const GRPC_SERVICES = ['customers', 'suppliers', 'orders', 'auth'];
-const SERVICE_NAMES: Record<string, string> = {
-  customers: 'pdash.customers.v1.CustomersService',
-  suppliers: 'pdash.suppliers.v1.SuppliersService',
-  orders: 'pdash.orders.v1.OrdersService',
-  auth: 'pdash.auth.v1.AuthService',
-};
+/** The topology table (scripts/lib/topology.ts) is what the manifests must agree with. */
+const GRPC_SERVICES = BACKEND_SERVICES;
+const SERVICE_NAMES = Object.fromEntries(
+  BACKEND_SERVICES.map((name) => {
+    const health = TOPOLOGY[name].health;
+    return [name, health.kind === 'grpc' ? health.service : ''];
+  }),
+);
 
 describe.each(['base', 'overlays/local'])('%s, rendered', (target) => {
   let objects: Resource[];
@@ -174,6 +176,17 @@ describe.each(['base', 'overlays/local'])('%s, rendered', (target) => {
       for (const [key, value] of Object.entries(service!.spec.selector)) expect(labels[key], `${name} selector`).toBe(value);
       const portNames = container(name).ports.map((p: Obj) => p.name);
       for (const port of service!.spec.ports) expect(portNames, `${name} targetPort`).toContain(port.targetPort);
+    }
+  });
+
+  test('each process is told the address of every service the topology says it calls', () => {
+    for (const name of [...GRPC_SERVICES, 'bff'] as const) {
+      const c = container(name);
+      const fromConfigMaps = (c.envFrom ?? []).flatMap((source: Obj) =>
+        source.configMapRef ? Object.keys(find('ConfigMap', source.configMapRef.name)?.data ?? {}) : [],
+      );
+      const variables = [...(c.env ?? []).map((e: Obj) => e.name), ...fromConfigMaps];
+      for (const called of TOPOLOGY[name].calls) expect(variables, name).toContain(addressVariable(called));
     }
   });
 
