@@ -59,6 +59,9 @@ export const newPassword = unchanged().min(8, 'must be 8..128 characters').max(1
 const HEX24 = /^[0-9a-f]{24}$/i;
 export const objectId = z.string().max(24, 'must be a 24-character hex ObjectId').regex(HEX24, 'must be a 24-character hex ObjectId');
 
+/** The most calls one tRPC batch may carry (API.md): more is refused whole, nothing run. */
+export const MAX_BATCH_CALLS = 16;
+
 export const MAX_LIMIT = 100;
 export const DEFAULT_LIMIT = 20;
 export const limit = z

@@ -112,6 +112,10 @@ export async function startStack(options: StackOptions) {
     dashboardRoot:
       options.dashboardRoot ?? (existsSync(join(dashboardBuild, 'index.html')) ? dashboardBuild : join(root, 'nginx', 'placeholder')),
     runtimeDir: join(dataDir, 'nginx'),
+    hosts: options.env?.PDASH_HOSTS ?? process.env.PDASH_HOSTS,
+    trustedProxies: options.env?.TRUSTED_PROXIES ?? process.env.TRUSTED_PROXIES,
+    authRate: options.env?.AUTH_RATE ?? process.env.AUTH_RATE,
+    authBurst: options.env?.AUTH_BURST ?? process.env.AUTH_BURST,
   });
   processes.nginx.push({ name: 'nginx', command: TOPOLOGY.nginx.entry, args: nginx.args, port: options.port });
   // Each after what it depends on, as the table says.

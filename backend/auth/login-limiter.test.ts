@@ -7,12 +7,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grpcError, newUser } from './test-support.js';
 
 const MAX_FAILURES = 3;
+/** Below the account's: one address alone cannot lock an account. */
+const ADDRESS_MAX_FAILURES = 2;
 
 describe('login attempt limit', () => {
   let backend: Backend;
 
   beforeAll(async () => {
-    backend = await startBackend(['auth'], { AUTH_LOGIN_MAX_FAILURES: String(MAX_FAILURES) });
+    backend = await startBackend(['auth'], {
+      AUTH_LOGIN_MAX_FAILURES: String(MAX_FAILURES),
+      AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS: String(ADDRESS_MAX_FAILURES),
+    });
   });
 
   afterAll(async () => {
@@ -96,7 +101,7 @@ describe('login attempt limit', () => {
 
   it('refuses a client address after too many failures, for any account, and only that address', async () => {
     const address = freshAddress();
-    for (let i = 0; i < MAX_FAILURES; i++) await expectWrong(`nobody_${i}`, address);
+    for (let i = 0; i < ADDRESS_MAX_FAILURES; i++) await expectWrong(`nobody_${i}`, address);
     const user = await signedUp();
     await expectLimited(user.username, user.password, address);
     await expect(attempt(user.username, user.password, freshAddress())).resolves.toMatchObject({ user: { username: user.username } });
@@ -107,6 +112,24 @@ describe('login attempt limit', () => {
     const user = await signedUp();
     for (let i = 0; i < MAX_FAILURES + 2; i++) await attempt(user.username, user.password, address);
     await expectWrong(user.username, address);
+  });
+
+  it("one address cannot lock another's account: once over its own limit, its attempts no longer count against the account", async () => {
+    const victim = await signedUp();
+    const attacker = freshAddress();
+    for (let i = 0; i < ADDRESS_MAX_FAILURES; i++) await expectWrong(victim.username, attacker);
+    // The attacker goes on: refused, and none of it reaches the account's count.
+    for (let i = 0; i < 10; i++) await expectLimited(victim.username, 'guess-password', attacker);
+    const redis = new Redis(backend.redis.url);
+    try {
+      expect(await redis.get(`auth:fail:user:${victim.username}`)).toBe(String(ADDRESS_MAX_FAILURES));
+    } finally {
+      redis.disconnect();
+    }
+    // The victim, from anywhere else, still gets in.
+    await expect(attempt(victim.username, victim.password, freshAddress())).resolves.toMatchObject({
+      user: { username: victim.username },
+    });
   });
 
   it('holds the limit exactly under a burst of parallel guesses', async () => {

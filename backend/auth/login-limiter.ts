@@ -2,14 +2,27 @@ import type { Logger } from '@pdash/backend-shared/logger';
 import type { Redis } from '@pdash/backend-shared/redis';
 import { redisFailureReporter } from './redis-failures.js';
 
-/** Counts each key up, starting its window on the first count; returns each count and remaining ms. */
+/**
+ * Counts an attempt up on the account (KEYS[1]) and the address (KEYS[2], when known), each window
+ * starting on its first count; returns each count and remaining ms. An address already over its
+ * own limit (ARGV[2]) is counted alone: its attempts never reach the account's count, so one
+ * address cannot keep somebody else's account locked.
+ */
 const COUNT_ATTEMPT = `
+local function count(key)
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
+  return n, redis.call('PTTL', key)
+end
+if KEYS[2] and tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[2]) then
+  local a, attl = count(KEYS[2])
+  return {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('PTTL', KEYS[1]), a, attl}
+end
 local result = {}
 for _, key in ipairs(KEYS) do
-  local count = redis.call('INCR', key)
-  if count == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
-  table.insert(result, count)
-  table.insert(result, redis.call('PTTL', key))
+  local n, ttl = count(key)
+  table.insert(result, n)
+  table.insert(result, ttl)
 end
 return result
 `;
@@ -29,7 +42,13 @@ type RedisWithScripts = Redis & {
 const MAX_LOCAL_COUNTERS = 10_000;
 
 export interface LoginLimits {
+  /** Failed attempts per account within the window. */
   maxFailures: number;
+  /**
+   * Failed attempts per client address; below maxFailures (the default), no one address can lock
+   * an account (the lower of the two applies).
+   */
+  maxAddressFailures: number;
   windowSeconds: number;
 }
 
@@ -69,17 +88,18 @@ export class LoginLimiter {
    */
   async attempt(login: string, address: string | undefined): Promise<number | undefined> {
     const keys = this.keys(login, address);
+    const addressMax = Math.min(this.limits.maxAddressFailures, this.limits.maxFailures);
     let counts: number[];
     try {
-      counts = await this.redis.authCountAttempt(keys.length, ...keys, this.limits.windowSeconds * 1000);
+      counts = await this.redis.authCountAttempt(keys.length, ...keys, this.limits.windowSeconds * 1000, addressMax);
     } catch (err) {
       this.failed('auth_login_attempt', err);
-      counts = keys.flatMap((key) => this.local.count(key));
+      counts = this.local.count(keys, addressMax);
     }
+    // [account count, its ms left, address count, its ms left]
     let waitMs = 0;
-    for (let i = 0; i < counts.length; i += 2) {
-      if (counts[i]! > this.limits.maxFailures) waitMs = Math.max(waitMs, counts[i + 1]!, 1);
-    }
+    if (counts[0]! > this.limits.maxFailures) waitMs = Math.max(counts[1]!, 1);
+    if (counts.length > 2 && counts[2]! > addressMax) waitMs = Math.max(waitMs, counts[3]!, 1);
     return waitMs > 0 ? Math.ceil(waitMs / 1000) : undefined;
   }
 
@@ -107,11 +127,24 @@ class LocalCounters {
 
   constructor(private readonly windowMs: number) {}
 
-  /** [count, remaining ms], like the Redis script. */
-  count(key: string): [number, number] {
+  /** [count, remaining ms] for the account and the address, as the Redis script counts them. */
+  count([loginKey, addressKey]: string[], addressMax: number): number[] {
     const now = Date.now();
-    let counter = this.counters.get(key);
-    if (!counter || counter.resetAt <= now) {
+    if (addressKey !== undefined && (this.live(addressKey, now)?.count ?? 0) >= addressMax) {
+      const account = this.live(loginKey!, now);
+      return [account?.count ?? 0, account ? account.resetAt - now : -2, ...this.countOne(addressKey, now)];
+    }
+    return [loginKey!, addressKey].flatMap((key) => (key === undefined ? [] : this.countOne(key, now)));
+  }
+
+  private live(key: string, now: number) {
+    const counter = this.counters.get(key);
+    return counter && counter.resetAt > now ? counter : undefined;
+  }
+
+  private countOne(key: string, now: number): [number, number] {
+    let counter = this.live(key, now);
+    if (!counter) {
       this.makeRoom(now);
       counter = { count: 0, resetAt: now + this.windowMs };
       this.counters.set(key, counter);

@@ -29,6 +29,7 @@ export const authEnv = baseEnv.extend({
   /** Where the development key is kept when AUTH_PRIVATE_KEY is unset (git-ignored). */
   AUTH_KEY_FILE: z.string().min(1).default('.data/auth/dev-signing-key.pem'),
   AUTH_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(10_000).default(10),
+  AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000).default(5),
   AUTH_LOGIN_WINDOW_SECONDS: seconds(900),
 });
 
@@ -57,7 +58,11 @@ export async function startAuthService(env: NodeJS.ProcessEnv = process.env) {
         revocations: new RevocationList(redis, config.REDIS_PREFIX, log),
         limiter: new LoginLimiter(
           redis,
-          { maxFailures: config.AUTH_LOGIN_MAX_FAILURES, windowSeconds: config.AUTH_LOGIN_WINDOW_SECONDS },
+          {
+            maxFailures: config.AUTH_LOGIN_MAX_FAILURES,
+            maxAddressFailures: config.AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS,
+            windowSeconds: config.AUTH_LOGIN_WINDOW_SECONDS,
+          },
           config.REDIS_PREFIX,
           log,
         ),

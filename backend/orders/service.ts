@@ -106,6 +106,7 @@ export function createOrdersService(deps: {
     refs: Pick<OrderChanges, 'customerId' | 'supplierId'>,
     changes: OrderChanges,
     expectedVersion: number | undefined,
+    deadline: { inTime(): boolean },
   ): Promise<OrderDoc | null> {
     const reservation = await store.reserveRefs(objectId, refs);
     if (!reservation) return null;
@@ -117,6 +118,8 @@ export function createOrdersService(deps: {
         customerId: refs.customerId?.equals(before.customerId) ? undefined : request.customerId,
         supplierId: refs.supplierId?.equals(before.supplierId) ? undefined : request.supplierId,
       });
+      // The checks took round trips: the write goes only while the version claim still holds.
+      if (!deadline.inTime()) throw new ServerError(Status.UNAVAILABLE, `order ${objectId.toHexString()} is busy; try again`);
       doc = await store.update(objectId, changes, { expectedVersion, token });
       return doc;
     } finally {
@@ -198,12 +201,13 @@ export function createOrdersService(deps: {
       const orderCount = startCount();
       // FerretDB 1.x cannot make a version filter atomic: the storage protocol's versioned update
       // (@pdash/backend-shared/versioned) claims version n + 1 first, so two updates never both win.
-      const outcome = await versions.update(request.id, {
+      // One spelling of an id for every key: `65F…` and `65f…` are one order, with one set of claims.
+      const outcome = await versions.update(objectId.toHexString(), {
         expectedVersion,
         read: () => store.get(objectId),
-        write: (before) =>
+        write: (before, deadline) =>
           refs.customerId || refs.supplierId
-            ? updateReferences(objectId, request, refs, changes, before.version)
+            ? updateReferences(objectId, request, refs, changes, before.version, deadline)
             : store.update(objectId, changes, { expectedVersion: before.version }),
       });
       if (outcome.status === 'missing') throw missing(request.id);

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RecordCache } from '@pdash/backend-shared/cache';
 import { createLogger } from '@pdash/backend-shared/logger';
+import { STORAGE_TIMING } from '@pdash/backend-shared/versioned';
 import type { Party } from '@pdash/proto/common/v1/party';
 import { type Backend, startBackend } from '@pdash/testing/backend';
 import { grpcError, Status } from '@pdash/testing/grpc';
@@ -104,6 +105,17 @@ describe('get and the cache', () => {
     await backend.customers.delete({ id: c.id });
     await grpcError(backend.customers.get({ id: c.id }), Status.NOT_FOUND);
     expect(JSON.parse((await redis.get(`customers:${c.id}`))!)).toMatchObject({ deleted: true });
+  });
+
+  it('treats an id in capitals as the same record: one cache entry, one set of claims', async () => {
+    const c = await backend.customers.create({ name: 'Case' });
+    const upper = c.id.toUpperCase();
+    await backend.customers.get({ id: c.id });
+    expect(await backend.customers.update({ id: upper, name: 'Case 2', expectedVersion: 1 })).toMatchObject({ id: c.id, version: 2 });
+    expect(await backend.customers.get({ id: c.id })).toMatchObject({ name: 'Case 2' });
+    await grpcError(backend.customers.update({ id: c.id, name: 'Stale', expectedVersion: 1 }), Status.ABORTED);
+    await backend.customers.delete({ id: upper });
+    await grpcError(backend.customers.get({ id: c.id }), Status.NOT_FOUND);
   });
 
   it('serves no stale record when a writer died between its MongoDB write and its cache update', async () => {
@@ -293,13 +305,12 @@ describe('delete', () => {
     const cacheRedis = new Redis(backend.redis.url);
     const service = createPartyService({
       kind: 'customer',
-      store: new PartyStore(backend.db, 'customers'),
+      store: new PartyStore(backend.db, 'customers', { ...STORAGE_TIMING, deleteWithinMs: 50 }),
       cache: new RecordCache<Party>(cacheRedis, 'customers', 300, createLogger('test', 'silent')),
       countReferences: async (id) => {
         await sleep(100);
         return backend.orders.count({ customerId: id });
       },
-      deleteWithinMs: 50,
     });
     try {
       const c = await backend.customers.create({ name: 'Stalled delete' });

@@ -41,10 +41,8 @@ export function createPartyService(deps: {
   store: PartyStore;
   cache: RecordCache<Party>;
   countReferences?: CountReferences;
-  /** How long a delete may take from its mark to removing the record (see delete); default the storage timing's. */
-  deleteWithinMs?: number;
 }): CustomersServiceImplementation {
-  const { kind, store, cache, countReferences, deleteWithinMs = store.records.timing.deleteWithinMs } = deps;
+  const { kind, store, cache, countReferences } = deps;
   const missing = (id: string) => notFound(`no ${kind} ${id}`);
 
   return {
@@ -52,8 +50,10 @@ export function createPartyService(deps: {
       return store.create(parseRequest(createSchema, request));
     },
 
-    async get({ id }) {
-      const objectId = parseId(id);
+    async get(request) {
+      // One spelling of an id for every key (an id is hex in either case): the cache's, the claims'.
+      const objectId = parseId(request.id);
+      const id = objectId.toHexString();
       const cached = await cache.get(id);
       if (cached) return cached;
       const record = await store.get(objectId);
@@ -74,14 +74,15 @@ export function createPartyService(deps: {
 
     async update(request, context) {
       const objectId = parseId(request.id);
+      const id = objectId.toHexString();
       const { expectedVersion, ...changes } = parseRequest(updateSchema, request);
-      await cache.markWriting(request.id);
+      await cache.markWriting(id);
       const outcome = await store.update(objectId, changes, expectedVersion, context.signal);
-      if (outcome.status === 'missing') throw missing(request.id);
-      if (outcome.status === 'busy') throw new ServerError(Status.UNAVAILABLE, `${kind} ${request.id} is busy; try again`);
+      if (outcome.status === 'missing') throw missing(id);
+      if (outcome.status === 'busy') throw new ServerError(Status.UNAVAILABLE, `${kind} ${id} is busy; try again`);
       if (outcome.status === 'conflict') {
-        if (expectedVersion !== undefined) throw versionConflict(`${kind} ${request.id}`, expectedVersion);
-        throw writeConflict(`${kind} ${request.id} is being changed by others; try again`);
+        if (expectedVersion !== undefined) throw versionConflict(`${kind} ${id}`, expectedVersion);
+        throw writeConflict(`${kind} ${id} is being changed by others; try again`);
       }
       const { record } = outcome;
       await cache.put(record);
@@ -92,8 +93,9 @@ export function createPartyService(deps: {
      * Mark, check, then delete or roll back: while the mark stands no new order may refer to the
      * record, so once no order refers to it the delete is safe (docs/design.md).
      */
-    async delete({ id }) {
-      const objectId = parseId(id);
+    async delete(request) {
+      const objectId = parseId(request.id);
+      const id = objectId.toHexString();
       const mark = await store.markDeleting(objectId);
       if (mark.status === 'missing') throw missing(id);
       if (mark.status === 'busy') throw writeConflict(`${kind} ${id} is already being deleted`);
@@ -105,10 +107,10 @@ export function createPartyService(deps: {
         // it by: it gives up well before, so that even a slow removal lands while every check still
         // sees the mark (the storage timing, @pdash/backend-shared/versioned; docs/design.md).
         await cache.markWriting(id);
-        if (Date.now() - mark.at > deleteWithinMs)
+        if (!store.records.mayStillRemove(mark.at))
           throw new ServerError(Status.UNAVAILABLE, `${kind} ${id} took too long to delete; try again`);
         removing = true;
-        await store.remove(objectId);
+        await store.remove(objectId, mark.at);
       } catch (err) {
         // Once the removal was sent, the mark stays (and goes stale): the removal may still land (a
         // timed-out call can), and reference checks rely on a record being gone before its mark is.

@@ -1,6 +1,6 @@
 import { collectionCount, findByIds } from '@pdash/backend-shared/mongo';
 import { decodeCursor, encodeCursor, pageFilter } from '@pdash/backend-shared/pagination';
-import { type UpdateOutcome as StoreOutcome, VersionedRecords } from '@pdash/backend-shared/versioned';
+import { type StorageTiming, type UpdateOutcome as StoreOutcome, VersionedRecords } from '@pdash/backend-shared/versioned';
 import { type OptionalPartyField, optionalPartyFields, type PartyValues, partyFieldNames } from '@pdash/contracts';
 import type { Party } from '@pdash/proto/common/v1/party';
 import { type Collection, type Db, ObjectId, type WithId } from 'mongodb';
@@ -41,9 +41,9 @@ export class PartyStore {
   readonly collection: Collection<PartyDoc>;
   readonly records: VersionedRecords;
 
-  constructor(db: Db, name: string) {
+  constructor(db: Db, name: string, timing?: StorageTiming) {
     this.collection = db.collection<PartyDoc>(name);
-    this.records = new VersionedRecords(db, name);
+    this.records = new VersionedRecords(db, name, timing);
   }
 
   async ensureIndexes() {
@@ -147,9 +147,9 @@ export class PartyStore {
     await this.records.unmarkDeleting(id.toHexString(), markedAt);
   }
 
-  /** The record goes first, its mark after (reference checks rely on that order). */
-  async remove(id: ObjectId) {
+  /** The record goes first, its mark (taken at `markedAt`) after: reference checks rely on that order. */
+  async remove(id: ObjectId, markedAt: number) {
     await this.collection.deleteOne({ _id: id });
-    await this.records.removed(id.toHexString());
+    await this.records.removed(id.toHexString(), markedAt);
   }
 }

@@ -41,6 +41,17 @@ export class Claims<T extends Document = Document> {
   }
 
   /**
+   * Takes `key`; the time the claim records when this caller now holds it, else undefined. A
+   * release that names that time (`release(key, { at })`) frees only this caller's claim, never
+   * one that another caller took over once it went stale.
+   */
+  async takeAt(key: string): Promise<Date | undefined> {
+    const at = new Date();
+    const taken = await this.takeOrGet(key, { at } as unknown as T);
+    return taken.taken ? at : undefined;
+  }
+
+  /**
    * Takes `key`, recording `fields` with it; when someone else holds it, their claim as they
    * recorded it (absent only when it came and went while this call looked).
    */
@@ -48,7 +59,7 @@ export class Claims<T extends Document = Document> {
     this.sweepNowAndThen();
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await this.collection.insertOne({ ...fields, _id: key, at: new Date() } as OptionalUnlessRequiredId<ClaimDoc<T>>);
+        await this.collection.insertOne({ at: new Date(), ...fields, _id: key } as OptionalUnlessRequiredId<ClaimDoc<T>>);
         return { taken: true };
       } catch (err) {
         if ((err as { code?: number }).code !== DUPLICATE_KEY) throw err;

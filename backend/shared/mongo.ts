@@ -3,10 +3,10 @@ import type { Logger } from './logger.js';
 
 /**
  * The client's limits on one operation, which the storage protocol's margins build on
- * (versioned.ts, checkStorageTiming): how long it may wait for a pooled connection, and how long
- * it may then take on its socket.
+ * (versioned.ts, checkStorageTiming): how long it may look for a server, then wait for a pooled
+ * connection, then take on its socket.
  */
-export const DRIVER_TIMING = { waitQueueTimeoutMs: 2_000, socketTimeoutMs: 10_000 } as const;
+export const DRIVER_TIMING = { serverSelectionTimeoutMs: 1_500, waitQueueTimeoutMs: 2_000, socketTimeoutMs: 10_000 } as const;
 
 /**
  * One client per process, connected at start-up. Short server-selection timeouts make a dead
@@ -15,7 +15,7 @@ export const DRIVER_TIMING = { waitQueueTimeoutMs: 2_000, socketTimeoutMs: 10_00
  */
 export async function connectMongo(url: string, dbName: string): Promise<{ client: MongoClient; db: Db }> {
   const client = new MongoClient(url, {
-    serverSelectionTimeoutMS: 1_500,
+    serverSelectionTimeoutMS: DRIVER_TIMING.serverSelectionTimeoutMs,
     // How often the driver re-checks a server it lost: the default 10 s kept a returned database
     // unused for that long (seen under load in scripts/chaos.ts); 1 s keeps recovery within seconds.
     heartbeatFrequencyMS: 1_000,

@@ -38,15 +38,15 @@ describe('the timing rule, checked when a store is made', () => {
   });
 
   it('refuses a deletion mark that could go stale while a delete may still remove its record', () => {
-    expect(() => checkStorageTiming({ ...STORAGE_TIMING, deletionMarkStaleMs: 16_000 })).toThrow(
-      /a delete may still remove its record 17000 ms after marking it .* deletionMarkStaleMs 16000 must be longer/,
+    expect(() => checkStorageTiming({ ...STORAGE_TIMING, deletionMarkStaleMs: 18_000 })).toThrow(
+      /a delete may still remove its record 18500 ms after marking it .* deletionMarkStaleMs 18000 must be longer/,
     );
     expect(() => new VersionedRecords(db, 'mistimed', { ...STORAGE_TIMING, deleteWithinMs: 20_000 })).toThrow(/deletionMarkStaleMs/);
   });
 
   it('refuses a claim that could go stale while its write may still land', () => {
-    expect(() => checkStorageTiming({ ...STORAGE_TIMING, claimStaleMs: 12_000 })).toThrow(
-      /a write may land 12000 ms after it is sent .* claimStaleMs 12000 must be longer/,
+    expect(() => checkStorageTiming({ ...STORAGE_TIMING, claimStaleMs: 13_000 })).toThrow(
+      /a write may land 13500 ms after it is started .* claimStaleMs 13000 must be longer/,
     );
   });
 });
@@ -103,7 +103,13 @@ describe('versioned updates', () => {
   it('gives up rather than write late: a writer slower than its claim allows writes nothing', async () => {
     const { id, read, write, collection } = await record('slow_notes');
     // A window of 100 ms between taking the claim and starting the write.
-    const timing = { ...STORAGE_TIMING, claimStaleMs: 1_200, waitQueueTimeoutMs: 100, socketTimeoutMs: 1_000 };
+    const timing = {
+      ...STORAGE_TIMING,
+      claimStaleMs: 1_300,
+      serverSelectionTimeoutMs: 100,
+      waitQueueTimeoutMs: 100,
+      socketTimeoutMs: 1_000,
+    };
     const store = new VersionedRecords(db, 'slow_notes', timing);
     let reads = 0;
     const slowReread = async () => {
@@ -126,16 +132,43 @@ describe('deletion marks', () => {
     expect(store.mayStillRemove((mark as { at: number }).at)).toBe(true);
     await store.unmarkDeleting(a, (mark as { at: number }).at);
     expect(await store.beingDeleted([a, b])).toEqual(new Set());
-    await store.markDeleting(b);
-    await store.removed(b);
+    const markB = await store.markDeleting(b);
+    await store.removed(b, (markB as { at: number }).at);
     expect(await store.beingDeleted([a, b])).toEqual(new Set());
   });
 
-  it('a delete that gave up after its mark went stale leaves it (another delete may hold it now)', async () => {
-    const store = new VersionedRecords(db, 'stale_marks');
+  it('a delete that gave up after its mark went stale leaves the mark another delete took over', async () => {
+    const store = new VersionedRecords(db, 'stale_marks', { ...STORAGE_TIMING, deletionMarkStaleMs: 20_000 });
     const id = new ObjectId().toHexString();
-    await store.markDeleting(id);
-    await store.unmarkDeleting(id, Date.now() - STORAGE_TIMING.deletionMarkStaleMs - 1);
+    const first = (await store.markDeleting(id)) as { at: number };
+    // The first delete's mark goes stale; a second delete takes it over.
+    await db
+      .collection('stale_marks_deletion_marks')
+      .updateOne({ _id: `${id}:delete` as unknown as ObjectId }, { $set: { at: new Date(first.at - 21_000) } });
+    const second = await store.markDeleting(id);
+    expect(second).toMatchObject({ status: 'marked' });
+    // The first one, late, gives up: the second's mark stands.
+    await store.unmarkDeleting(id, first.at - 21_000);
+    await store.unmarkDeleting(id, first.at);
     expect(await store.beingDeleted([id])).toEqual(new Set([id]));
+  });
+
+  it("a writer's release never frees a claim another writer took over once it went stale", async () => {
+    const { id, read, write } = await record('taken_over');
+    const store = new VersionedRecords(db, 'taken_over');
+    let reads = 0;
+    // The first writer stalls on its re-read long enough for its claim to be taken over.
+    const stalling = async () => {
+      if (++reads === 2) {
+        await db.collection('taken_over_claims').updateOne({ _id: `${id}:v2` as unknown as ObjectId }, { $set: { at: new Date(0) } });
+        // Another writer takes the stale claim over (its own time) and holds it.
+        await db.collection('taken_over_claims').deleteOne({ _id: `${id}:v2` as unknown as ObjectId });
+        await db.collection('taken_over_claims').insertOne({ _id: `${id}:v2` as unknown as ObjectId, at: new Date() });
+        throw new Error('database went away');
+      }
+      return read();
+    };
+    await expect(store.update(id, { read: stalling, write: write('late') })).rejects.toThrow('database went away');
+    expect(await db.collection('taken_over_claims').findOne({ _id: `${id}:v2` as unknown as ObjectId })).not.toBeNull();
   });
 });

@@ -22,7 +22,7 @@ export const STORAGE_TIMING = {
    * outlive the slowest write its holder may still send (checkStorageTiming); a holder that got
    * too late to its write gives up instead (VersionedRecords.update).
    */
-  claimStaleMs: 15_000,
+  claimStaleMs: 20_000,
   /** A delete gives up (and keeps the record) when this long has passed since it marked it. */
   deleteWithinMs: 5_000,
   /**
@@ -40,24 +40,28 @@ export type StorageTiming = { [K in keyof typeof STORAGE_TIMING]: number };
 
 /** Throws, naming the numbers, when the timing cannot keep the protocol's promise (a start-up check). */
 export function checkStorageTiming(timing: StorageTiming = STORAGE_TIMING): StorageTiming {
-  const slowestRemoval = timing.deleteWithinMs + timing.waitQueueTimeoutMs + timing.socketTimeoutMs;
+  const slowestRemoval = timing.deleteWithinMs + sendAndLand(timing);
   if (slowestRemoval >= timing.deletionMarkStaleMs)
     throw new Error(
       `storage timing: a delete may still remove its record ${slowestRemoval} ms after marking it ` +
-        `(deleteWithinMs ${timing.deleteWithinMs} + waitQueueTimeoutMs ${timing.waitQueueTimeoutMs} + ` +
-        `socketTimeoutMs ${timing.socketTimeoutMs}); deletionMarkStaleMs ${timing.deletionMarkStaleMs} must be longer`,
+        `(deleteWithinMs ${timing.deleteWithinMs} + serverSelectionTimeoutMs + waitQueueTimeoutMs + ` +
+        `socketTimeoutMs); deletionMarkStaleMs ${timing.deletionMarkStaleMs} must be longer`,
     );
-  const slowestWrite = timing.waitQueueTimeoutMs + timing.socketTimeoutMs;
+  const slowestWrite = sendAndLand(timing);
   if (timing.claimStaleMs <= slowestWrite)
     throw new Error(
-      `storage timing: a write may land ${slowestWrite} ms after it is sent (waitQueueTimeoutMs + socketTimeoutMs); ` +
-        `claimStaleMs ${timing.claimStaleMs} must be longer, or a claim could be taken over while its write is still landing`,
+      `storage timing: a write may land ${slowestWrite} ms after it is started (serverSelectionTimeoutMs + ` +
+        `waitQueueTimeoutMs + socketTimeoutMs); claimStaleMs ${timing.claimStaleMs} must be longer, or a claim ` +
+        'could be taken over while its write is still landing',
     );
   return timing;
 }
 
-/** How long after taking its claim a writer may still start its write: the claim must outlive the write. */
-const writeWindowMs = (timing: StorageTiming) => timing.claimStaleMs - timing.waitQueueTimeoutMs - timing.socketTimeoutMs;
+/** The longest one database operation may take from its start to landing: a server, a connection, the socket. */
+const sendAndLand = (timing: StorageTiming) => timing.serverSelectionTimeoutMs + timing.waitQueueTimeoutMs + timing.socketTimeoutMs;
+
+/** How long after taking its claim a writer may still start its last write: the claim must outlive that write. */
+const writeWindowMs = (timing: StorageTiming) => timing.claimStaleMs - sendAndLand(timing);
 
 export type UpdateOutcome<D> = { status: 'updated'; record: D } | { status: 'missing' } | { status: 'conflict' } | { status: 'busy' };
 
@@ -82,15 +86,23 @@ export class VersionedRecords {
    * One versioned update. `read` gives the record as it is now (nothing: missing); `write`, called
    * while this caller holds the claim on the next version and with the record as re-read under
    * it, makes the change and returns the new record (nothing when it found the record gone or moved).
+   * A `write` that does more than one round trip (a reference check, then the write) asks
+   * `inTime()` right before its last one and gives up (throws) when it says no.
    * With `expectedVersion` only that version may be changed; without it a lost race is retried.
    * A throw from `write` frees the claim (eventually, if the database is away) and passes through.
    *
    * The claim on the version written stays: it stops a late writer that read the version before.
    * The one before it is no longer looked at, and is swept once stale (a write saved per update).
+   * Every release names the time its claim was taken, so it can never free a claim that another
+   * writer took over after this one's went stale.
    */
   async update<D extends { version: number }>(
     id: string,
-    options: { expectedVersion?: number; read(): Promise<D | null | undefined>; write(current: D): Promise<D | null | undefined> },
+    options: {
+      expectedVersion?: number;
+      read(): Promise<D | null | undefined>;
+      write(current: D, deadline: { inTime(): boolean }): Promise<D | null | undefined>;
+    },
   ): Promise<UpdateOutcome<D>> {
     const { expectedVersion, read, write } = options;
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
@@ -98,31 +110,32 @@ export class VersionedRecords {
       if (!current) return { status: 'missing' };
       if (expectedVersion !== undefined && current.version !== expectedVersion) return { status: 'conflict' };
       const claim = versionKey(id, current.version + 1);
-      const claimedAt = Date.now();
-      if (await this.claims.take(claim)) {
+      const at = await this.claims.takeAt(claim);
+      if (at) {
+        // A writer this slow (a starved process, a stalled database) could write after its claim
+        // went stale and was taken over: it writes nothing and says busy instead.
+        const inTime = () => Date.now() - at.getTime() <= writeWindowMs(this.timing);
         let written: D | null | undefined;
         try {
           const now = await read();
           if (!now) {
-            await this.claims.release(claim);
+            await this.claims.release(claim, { at });
             return { status: 'missing' };
           }
-          // A writer this slow (a starved process, a stalled database) could write after its claim
-          // went stale and was taken over: it writes nothing and says busy instead.
-          // (Its claim is freed only while still its own: once stale, another writer may hold it.)
-          const held = Date.now() - claimedAt;
-          if (held > writeWindowMs(this.timing)) {
-            if (held < this.timing.claimStaleMs) await this.claims.releaseEventually(claim);
+          if (!inTime()) {
+            await this.claims.releaseEventually(claim, { at });
             return { status: 'busy' };
           }
-          written = now.version === current.version ? await write(now) : undefined;
+          written = now.version === current.version ? await write(now, { inTime }) : undefined;
         } catch (err) {
           // Most likely the database went away mid-write: the claim must not outlive the outage.
-          await this.claims.releaseEventually(claim);
+          // (A write the database still applies after its caller gave up on it is the one case
+          // this cannot tell apart: docs/design.md.)
+          await this.claims.releaseEventually(claim, { at });
           throw err;
         }
         if (written) return { status: 'updated', record: written };
-        await this.claims.release(claim);
+        await this.claims.release(claim, { at });
       } else if (!(await this.movesPast(read, current.version))) {
         // The claim stands but the record does not move: a writer that died mid-write (its claim
         // goes stale) rather than one that won. Not a version conflict; the caller may retry.
@@ -145,12 +158,11 @@ export class VersionedRecords {
 
   /**
    * The first step of a delete: while the mark stands, `beingDeleted` names the record, so that no
-   * new reference to it is accepted. `at` is taken before the mark's own time, so the mark is at
-   * least that old. Busy when another delete holds it.
+   * new reference to it is accepted. `at` is the mark's own time (ms). Busy when another delete holds it.
    */
   async markDeleting(id: string): Promise<{ status: 'marked'; at: number } | { status: 'busy' }> {
-    const at = Date.now();
-    return (await this.marks.take(deletionKey(id))) ? { status: 'marked', at } : { status: 'busy' };
+    const at = await this.marks.takeAt(deletionKey(id));
+    return at ? { status: 'marked', at: at.getTime() } : { status: 'busy' };
   }
 
   /**
@@ -162,17 +174,18 @@ export class VersionedRecords {
   }
 
   /**
-   * A delete that gives up drops its mark, unless the mark is so old that another delete may have
-   * taken it over (that one's to release), or its removal was already sent (the removal may still
-   * land, and reference checks rely on a record being gone before its mark is).
+   * A delete that gives up before it sent its removal drops its mark (only its own: a mark that
+   * went stale and was taken over by another delete stays). One whose removal was sent must not
+   * call this: the removal may still land, and reference checks rely on a record being gone
+   * before its mark is.
    */
   async unmarkDeleting(id: string, at: number) {
-    if (Date.now() - at < this.timing.deletionMarkStaleMs) await this.marks.releaseEventually(deletionKey(id));
+    await this.marks.releaseEventually(deletionKey(id), { at: new Date(at) });
   }
 
   /** After the record's removal: the mark goes last. */
-  async removed(id: string) {
-    await this.marks.release(deletionKey(id));
+  async removed(id: string, at: number) {
+    await this.marks.release(deletionKey(id), { at: new Date(at) });
   }
 
   /**

@@ -5,6 +5,7 @@ import { contextFrom, requestContext } from '@pdash/backend-shared/context';
 import { createLogger } from '@pdash/backend-shared/logger';
 import { runMain } from '@pdash/backend-shared/main';
 import { registry } from '@pdash/backend-shared/metrics';
+import { MAX_BATCH_CALLS } from '@pdash/contracts';
 import type { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { TokenVerifier } from './auth-cache.js';
@@ -27,6 +28,21 @@ function jsonHeaders(errors: TRPCError[]): Record<string, string> {
   return { 'Cache-Control': 'no-store', ...(retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) }) };
 }
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS']);
+
+/** How many calls a tRPC request carries: a batch (`?batch=1`) names them comma-separated in its path. */
+function batchCalls(url: URL): number {
+  if (url.searchParams.get('batch') !== '1') return 1;
+  let calls = 1;
+  for (let i = url.pathname.indexOf(','); i !== -1; i = url.pathname.indexOf(',', i + 1)) calls++;
+  return calls;
+}
+
+/** A batch over the limit is refused whole, before any of its calls runs (API.md). */
+function tooManyCalls(res: ServerResponse, calls: number) {
+  const message = `batch: at most ${MAX_BATCH_CALLS} calls per request, not ${calls}`;
+  res.writeHead(400, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+  res.end(JSON.stringify({ error: { code: -32600, message, data: { code: 'BAD_REQUEST', httpStatus: 400, path: null } } }));
+}
 
 /**
  * One BFF replica: tRPC at /trpc, the REST fallback at /api, /healthz, Prometheus /metrics (for
@@ -98,6 +114,8 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
       }
     });
     if (endpoint === 'trpc' || endpoint === 'trpc_sse') {
+      const calls = batchCalls(url);
+      if (calls > MAX_BATCH_CALLS) return tooManyCalls(res, calls);
       if (endpoint === 'trpc_sse') {
         streams.add(res);
         res.once('close', () => streams.delete(res));

@@ -388,6 +388,53 @@ describe('HTTP', () => {
     expect(await viaTrpc.json()).toMatchObject({ error: { data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 } } });
   });
 
+  test('a tRPC batch carries at most 16 calls: more is refused whole, nothing run', async () => {
+    const headers = { authorization: `Bearer ${token}` };
+    const batch = (n: number) => {
+      const path = Array.from({ length: n }, () => 'customers.list').join(',');
+      const input = Object.fromEntries(Array.from({ length: n }, (_, i) => [i, { limit: 1 }]));
+      return `${url}/trpc/${path}?batch=1&input=${encodeURIComponent(JSON.stringify(input))}`;
+    };
+    const before = await callsOf('customers', 'List');
+    const refused = await fetch(batch(17), { headers });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({
+      error: { message: 'batch: at most 16 calls per request, not 17', data: { code: 'BAD_REQUEST', httpStatus: 400 } },
+    });
+    expect(await callsOf('customers', 'List')).toBe(before);
+    // ~600 calls in one request line (the 8 KiB line was once the only cap), and a POST batch of mutations.
+    const many = Array.from({ length: 600 }, () => 'auth.me').join(',');
+    expect((await fetch(`${url}/trpc/${many}?batch=1`, { headers })).status).toBe(400);
+    const creates = Array.from({ length: 20 }, () => 'customers.create').join(',');
+    const body = JSON.stringify(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [i, { name: `Batch ${i}` }])));
+    const total = (await client.customers.list.query({ q: 'Batch ' })).total;
+    const posted = await fetch(`${url}/trpc/${creates}?batch=1`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body,
+    });
+    expect(posted.status).toBe(400);
+    expect((await client.customers.list.query({ q: 'Batch ' })).total).toBe(total);
+    const allowed = await fetch(batch(16), { headers });
+    expect(allowed.status).toBe(200);
+    expect(await allowed.json()).toHaveLength(16);
+  });
+
+  test('a REST mutation takes its input from the JSON body only: a query string is refused, never used', async () => {
+    const viaUrl = await rest(url, 'POST', '/api/auth/login?username=someone&password=secret123');
+    expect(viaUrl).toMatchObject({
+      status: 400,
+      body: { error: { code: 'BAD_REQUEST', message: 'username: POST takes its input from the JSON body only, never the URL' } },
+    });
+    const { id } = (await rest(url, 'POST', '/api/customers', { token, body: { name: 'Body only' } })).body;
+    expect(await rest(url, 'PATCH', `/api/customers/${id}?name=Renamed`, { token, body: { version: 1 } })).toMatchObject({ status: 400 });
+    expect(await rest(url, 'DELETE', `/api/customers/${id}?force=1`, { token })).toMatchObject({ status: 400 });
+    expect(await rest(url, 'GET', `/api/customers/${id}`, { token })).toMatchObject({
+      status: 200,
+      body: { name: 'Body only', version: 1 },
+    });
+  });
+
   test('every response names the replica and the request', async () => {
     const given = await fetch(`${url}/api/customers`, { headers: { authorization: `Bearer ${token}`, 'x-request-id': 'trace-123' } });
     expect(given.headers.get('x-request-id')).toBe('trace-123');

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppRouter } from '@pdash/bff';
+import { MAX_BATCH_CALLS } from '@pdash/contracts';
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, TRPCClientError } from '@trpc/client';
 import { EventSource } from 'eventsource';
 
@@ -19,7 +20,7 @@ export function createClient(baseUrl: string, getToken: () => string | undefined
         condition: (op) => op.type === 'subscription',
         // EventSource sends no headers: the token travels as a connection parameter.
         true: httpSubscriptionLink({ url, EventSource, connectionParams: () => ({ token: getToken() ?? '' }) }),
-        false: httpBatchLink({ url, headers, maxItems: 20 }),
+        false: httpBatchLink({ url, headers, maxItems: MAX_BATCH_CALLS }),
       }),
     ],
   });

@@ -26,20 +26,38 @@ export interface NginxOptions {
   runtimeDir: string;
   /** The workers' user; by default root when run as root, otherwise none (they stay the invoking user). */
   user?: string;
+  /** PDASH_HOSTS: the names it answers for (comma-separated; default 127.0.0.1,localhost). */
+  hosts?: string;
+  /** TRUSTED_PROXIES: CIDRs whose X-Forwarded-For names the client (none by default). */
+  trustedProxies?: string;
+  /** AUTH_RATE and AUTH_BURST: sign-ups and logins per client address (5 a second after 20). */
+  authRate?: string;
+  authBurst?: string;
 }
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 export function renderNginxConfig(options: NginxOptions) {
   const { runtimeDir } = options;
+  const listenHost = options.listenHost ?? '127.0.0.1';
+  const user = options.user ?? (process.getuid?.() === 0 ? 'root' : '');
+  // Root workers are this stack's own, on loopback: never where anyone else can reach them.
+  if (user === 'root' && !LOOPBACK.has(listenHost))
+    throw new Error(`Nginx workers would run as root listening on "${listenHost || 'every interface'}": only on loopback`);
   execFileSync('sh', [NGINX_RENDERER], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {
       PATH: process.env.PATH,
       LISTEN_PORT: String(options.listenPort),
-      LISTEN_HOST: options.listenHost ?? '127.0.0.1',
+      LISTEN_HOST: listenHost,
       BFF_UPSTREAMS: options.bffPorts.map((port) => `127.0.0.1:${port}`).join(' '),
       DASHBOARD_ROOT: options.dashboardRoot,
       RUNTIME_DIR: runtimeDir,
-      NGINX_USER: options.user ?? (process.getuid?.() === 0 ? 'root' : ''),
+      NGINX_USER: user,
+      ...(options.hosts ? { PDASH_HOSTS: options.hosts } : {}),
+      ...(options.trustedProxies ? { TRUSTED_PROXIES: options.trustedProxies } : {}),
+      ...(options.authRate ? { AUTH_RATE: options.authRate } : {}),
+      ...(options.authBurst ? { AUTH_BURST: options.authBurst } : {}),
     },
   });
   const file = join(runtimeDir, 'nginx.conf');

@@ -293,6 +293,17 @@ describe('nginx/render.sh, the one renderer of nginx/nginx.conf, in the image an
         .replace(/listen 127\.0\.0\.1:18080;/, 'listen 18080;');
     expect(normalise(rendered, local)).toBe(normalise(image.config, image.runtime));
     const unprivileged = renderNginxConfig({ listenPort: 18080, bffPorts: [3001], dashboardRoot: image.html, runtimeDir: local, user: '' });
+    // Root workers only ever on loopback.
+    expect(() =>
+      renderNginxConfig({
+        listenPort: 18080,
+        listenHost: '',
+        bffPorts: [3001],
+        dashboardRoot: image.html,
+        runtimeDir: local,
+        user: 'root',
+      }),
+    ).toThrow(/only on loopback/);
     expect(readFileSync(unprivileged.file, 'utf8')).not.toMatch(/^\s*user /m);
   });
 

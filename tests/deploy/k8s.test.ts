@@ -190,6 +190,15 @@ describe.each(['base', 'overlays/local'])('%s, rendered', (target) => {
     }
   });
 
+  test("Nginx's probes ask for a name it answers for (any other Host gets 421)", () => {
+    const c = container('nginx');
+    const hosts = String(c.env.find((e: Obj) => e.name === 'PDASH_HOSTS')?.value ?? '').split(',');
+    for (const probe of [c.readinessProbe, c.livenessProbe]) {
+      const host = probe.httpGet.httpHeaders?.find((h: Obj) => h.name === 'Host')?.value;
+      expect(hosts).toContain(host);
+    }
+  });
+
   test('the gRPC services are probed natively on their gRPC health service', () => {
     for (const name of GRPC_SERVICES) {
       const c = container(name);
@@ -223,6 +232,44 @@ describe.each(['base', 'overlays/local'])('%s, rendered', (target) => {
       expect(deployment(name).spec.template.spec.securityContext.runAsNonRoot, name).toBe(true);
       expect(container(name).securityContext.allowPrivilegeEscalation, name).toBe(false);
       expect(container(name).securityContext.readOnlyRootFilesystem, name).toBe(true);
+    }
+  });
+
+  test('nothing reaches a pod but what the topology says calls it (and Prometheus its metrics)', () => {
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+    const deny = policies.find((p) => Object.keys(p.spec.podSelector ?? {}).length === 0);
+    expect(deny?.spec.policyTypes).toEqual(['Ingress']);
+    expect(deny?.spec.ingress ?? []).toEqual([]);
+    /** Who may reach `name` on `port`: app names, `ns:<namespace>`, or `anyone`. */
+    const allowedFrom = (name: string, port: string) =>
+      policies
+        .filter((p) => p.spec.podSelector?.matchLabels?.['app.kubernetes.io/name'] === name)
+        .flatMap((p) => p.spec.ingress ?? [])
+        .filter((rule: Obj) => (rule.ports ?? []).some((p: Obj) => p.port === port))
+        .flatMap((rule: Obj) =>
+          (rule.from ?? [{}]).map((from: Obj) =>
+            from.podSelector
+              ? from.podSelector.matchLabels['app.kubernetes.io/name']
+              : from.namespaceSelector
+                ? `ns:${from.namespaceSelector.matchLabels['kubernetes.io/metadata.name']}`
+                : 'anyone',
+          ),
+        )
+        .sort();
+    for (const name of GRPC_SERVICES) {
+      const callers = [...GRPC_SERVICES, 'bff' as const].filter((caller) => TOPOLOGY[caller].calls.includes(name)).sort();
+      expect(allowedFrom(name, 'grpc'), name).toEqual(callers);
+      expect(allowedFrom(name, 'metrics'), name).toEqual(['ns:monitoring']);
+    }
+    expect(allowedFrom('bff', 'http')).toEqual(['nginx', 'ns:monitoring']);
+    expect(allowedFrom('nginx', 'http')).toEqual(['anyone']);
+  });
+
+  test('customers and suppliers run one replica, never two at once (their Redis-outage guarantee holds for one)', () => {
+    for (const name of ['customers', 'suppliers']) {
+      expect(deployment(name).spec.replicas, name).toBe(1);
+      expect(deployment(name).spec.strategy.type, name).toBe('Recreate');
+      expect(find('HorizontalPodAutoscaler', name), name).toBeUndefined();
     }
   });
 

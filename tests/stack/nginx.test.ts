@@ -25,7 +25,8 @@ beforeAll(async () => {
     join(dashboardRoot, 'index.html'),
     `<!doctype html><html><head><title>pdash</title></head><body>${PAGE_MARK}</body></html>\n`,
   );
-  stack = await startTestStack({}, { dashboardRoot });
+  // Requests come from loopback here: trusting it lets a test speak for other client addresses.
+  stack = await startTestStack({ TRUSTED_PROXIES: '127.0.0.1', AUTH_RATE: '5', AUTH_BURST: '20' }, { dashboardRoot });
   ({ accessToken: token } = await signedIn(stack.url));
 }, 120_000);
 
@@ -115,6 +116,48 @@ describe('nginx in front', () => {
         error: { code: 'METHOD_NOT_SUPPORTED', message: `method: ${method} is not supported on this path` },
       });
     }
+  });
+
+  it('answers only for its own names: any other Host gets 421 and reaches no replica', async () => {
+    const port = new URL(stack.url).port;
+    const ask = (host: string) =>
+      new Promise<{ status?: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+        const req = request(`${stack.url}/api/openapi.json`, { headers: { host } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => {
+            body += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+        });
+        req.on('error', reject).end();
+      });
+    for (const host of ['attacker.example', `attacker.example:${port}`, 'pdash.localhost']) {
+      const answer = await ask(host);
+      expect(answer.status, host).toBe(421);
+      expect(answer.headers['x-served-by'], host).toBeUndefined();
+      expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'MISDIRECTED_REQUEST' } });
+    }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'LOCALHOST']) expect((await ask(host)).status, host).toBe(200);
+  });
+
+  it('rate-limits sign-up and login per client address (the proxy-given one when the proxy is trusted)', async () => {
+    const attempt = (address: string, username: string) =>
+      fetch(`${stack.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+        body: JSON.stringify({ username, password: 'wrong password' }),
+      });
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => attempt('10.77.0.1', `nobody-${i}`)));
+    // Nginx's refusals (the auth service's own limit answers 429 too, but from a replica).
+    const byNginx = answers.filter((a) => a.status === 429 && a.headers.get('x-served-by') === null);
+    expect(byNginx.length).toBeGreaterThanOrEqual(15);
+    expect(byNginx[0]!.headers.get('retry-after')).toBe('1');
+    expect(await byNginx[0]!.json()).toMatchObject({ error: { code: 'TOO_MANY_REQUESTS' } });
+    // A burst of 20 (and what the rate lets through meanwhile) reached a replica; no more.
+    expect(answers.filter((a) => a.headers.get('x-served-by') !== null).length).toBeLessThanOrEqual(25);
+    // Another address is not held up by the first one's flood, nor is the rest of the API.
+    expect((await attempt('10.77.0.2', 'nobody-else')).status).toBe(401);
+    expect((await fetch(`${stack.url}/api/customers`, { headers: { 'x-forwarded-for': '10.77.0.1' } })).status).toBe(401);
   });
 
   it('refuses a 2 MiB body with 413 before it reaches a replica', async () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AppRouter } from '@pdash/bff';
 import { startBff } from '@pdash/bff/server';
+import { MAX_BATCH_CALLS } from '@pdash/contracts';
 import { freePort } from '@pdash/scripts/infra';
 import { BACKEND_SERVICES } from '@pdash/scripts/topology';
 import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, TRPCClientError } from '@trpc/client';
@@ -56,7 +57,7 @@ export function trpcClient(
                 }),
               }),
         }),
-        false: http({ url: `${url}/trpc`, headers }),
+        false: http({ url: `${url}/trpc`, headers, maxItems: MAX_BATCH_CALLS }),
       }),
     ],
   });

@@ -21,7 +21,9 @@ export async function startTestStack(env: NodeJS.ProcessEnv = {}, options: Pick<
     port: await freePort(),
     freePorts: true,
     mongoUrl: inject('mongoUrl'),
-    env: { MONGO_DB: `stack_${randomBytes(5).toString('hex')}`, LOG_LEVEL: 'info', ...env },
+    // Suites that sign up and log in by the hundred (the auth service's own limits are what they
+    // test) pass Nginx's per-address auth rate; tests/stack/nginx.test.ts checks it at its default.
+    env: { MONGO_DB: `stack_${randomBytes(5).toString('hex')}`, LOG_LEVEL: 'info', AUTH_RATE: '1000', AUTH_BURST: '1000', ...env },
     log: (line) => {
       logs.push(line);
       if (process.env.TEST_STACK_LOGS) console.log(line);

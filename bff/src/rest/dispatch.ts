@@ -43,9 +43,19 @@ export function createRestHandler(deps: ContextDeps) {
       }
       const { route } = match;
       const params = Object.fromEntries(route.params.map((name, i) => [name, decodePathSegment(name, match.params[i]!)]));
+      // Input from the URL only for a GET: a password (or anything else) in a query string ends
+      // up in logs along the way, so a mutation that carries one is refused, never run.
+      if (route.method !== 'GET' && url.search.length > 1) {
+        const [first] = url.searchParams.keys();
+        throw new HttpProblem(
+          400,
+          'BAD_REQUEST',
+          `${first ?? 'query'}: ${route.method} takes its input from the JSON body only, never the URL`,
+        );
+      }
       const body = route.method === 'POST' || route.method === 'PATCH' ? await readJsonBody(req) : {};
       if (route.input?.properties?.[IDEMPOTENCY_FIELD]) takeIdempotencyKey(req, body);
-      const input = route.input ? { ...queryInput(url, route.input), ...body, ...params } : undefined;
+      const input = route.input ? { ...(route.method === 'GET' ? queryInput(url, route.input) : {}), ...body, ...params } : undefined;
 
       const caller = createCaller(createContext(deps, req, res));
       const call = route.procedure.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller) as (

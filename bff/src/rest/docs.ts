@@ -29,7 +29,8 @@ export async function serveDocs(res: ServerResponse, pathname: string) {
   };
   if (name === '') return send(res, 200, DOCS_PAGE, 'text/html; charset=utf-8', csp);
   if (name === 'init.js') return send(res, 200, DOCS_INIT, 'text/javascript; charset=utf-8');
-  const type = DOCS_FILES[name];
+  // Own keys only: `constructor` or `__proto__` is no file of ours.
+  const type = Object.hasOwn(DOCS_FILES, name) ? DOCS_FILES[name] : undefined;
   if (!type) throw noRoute(pathname);
   let file = docsCache.get(name);
   if (!file) {

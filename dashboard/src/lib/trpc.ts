@@ -1,4 +1,5 @@
 import type { AppRouter } from '@pdash/bff';
+import { MAX_BATCH_CALLS } from '@pdash/contracts';
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 
@@ -32,7 +33,7 @@ export const trpc = createTRPCClient<AppRouter>({
       condition: (op) => op.type === 'subscription',
       // Tracked events: on reconnect the link sends the last event id, so nothing is missed.
       true: httpSubscriptionLink({ url: '/trpc' }),
-      false: httpBatchLink({ url: '/trpc', maxURLLength: 4000 }),
+      false: httpBatchLink({ url: '/trpc', maxURLLength: 4000, maxItems: MAX_BATCH_CALLS }),
     }),
   ],
 });
