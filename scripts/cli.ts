@@ -231,6 +231,7 @@ function watch() {
       },
       onData: ({ id, data }) => {
         if (opts.json) console.log(JSON.stringify({ eventId: id, ...data }));
+        else if (data.type === 'reset') console.log(`${id}  reset    (too far back to replay: list the orders again)`);
         else
           console.log(
             `${id}  ${data.type.padEnd(7)}  ${data.order.id}  ${data.order.customerName} → ${data.order.supplierName}  ${money(data.order.totalCents)}  (${data.count} orders)`,

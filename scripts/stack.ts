@@ -98,7 +98,14 @@ export async function startStack(options: StackOptions) {
       port: redisPort,
     });
   }
-  for (const spec of backendSpecs({ mongoUrl, redisUrl, ports: servicePorts, env })) processes[spec.name as BackendService].push(spec);
+  // Picked ports each get a metrics port picked too: port + 1000 could be another process's pick.
+  let metricsPorts: Record<BackendService, number> | undefined;
+  if (options.freePorts) {
+    metricsPorts = {} as Record<BackendService, number>;
+    for (const name of BACKEND_SERVICES) metricsPorts[name] = await freePort();
+  }
+  for (const spec of backendSpecs({ mongoUrl, redisUrl, ports: servicePorts, metricsPorts, env }))
+    processes[spec.name as BackendService].push(spec);
   processes.bff = bffPorts.map((port, i) => ({
     name: `bff-${i + 1}`,
     ...tsxProcess(TOPOLOGY.bff.entry),

@@ -9,6 +9,7 @@ import { LoginLimiter } from './login-limiter.js';
 import { createPasswordVerifier } from './passwords.js';
 import { RevocationList } from './revocations.js';
 import { createAuthService } from './service.js';
+import { SignupLimiter } from './signup-limiter.js';
 import { UserStore } from './store.js';
 import { AccessTokens } from './tokens.js';
 
@@ -31,6 +32,10 @@ export const authEnv = baseEnv.extend({
   AUTH_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(10_000).default(10),
   AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000).default(5),
   AUTH_LOGIN_WINDOW_SECONDS: seconds(900),
+  AUTH_SIGNUP_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(20),
+  AUTH_SIGNUP_WINDOW_SECONDS: seconds(3600),
+  AUTH_SIGNUP_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  AUTH_SIGNUP_QUEUE: z.coerce.number().int().min(0).max(10_000).default(32),
 });
 
 /** Starts the auth service: the `users` collection, password checks and access tokens. */
@@ -62,6 +67,17 @@ export async function startAuthService(env: NodeJS.ProcessEnv = process.env) {
             maxFailures: config.AUTH_LOGIN_MAX_FAILURES,
             maxAddressFailures: config.AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS,
             windowSeconds: config.AUTH_LOGIN_WINDOW_SECONDS,
+          },
+          config.REDIS_PREFIX,
+          log,
+        ),
+        signups: new SignupLimiter(
+          redis,
+          {
+            maxPerAddress: config.AUTH_SIGNUP_MAX_PER_ADDRESS,
+            windowSeconds: config.AUTH_SIGNUP_WINDOW_SECONDS,
+            hashConcurrency: config.AUTH_SIGNUP_HASH_CONCURRENCY,
+            queueLength: config.AUTH_SIGNUP_QUEUE,
           },
           config.REDIS_PREFIX,
           log,

@@ -7,10 +7,11 @@ import { z } from 'zod';
 import type { LoginLimiter } from './login-limiter.js';
 import { hashPassword, type PasswordVerifier } from './passwords.js';
 import type { RevocationList } from './revocations.js';
+import type { SignupLimiter } from './signup-limiter.js';
 import { toUser, type UserStore } from './store.js';
 import { type AccessTokens, unauthenticated } from './tokens.js';
 
-const signUpSchema = z.object({ username, email, password: newPassword });
+const signUpSchema = z.object({ username, email, password: newPassword, clientAddress: text(100).optional() });
 const logInSchema = z.object({
   login: text(254).toLowerCase().min(1, 'must not be empty'),
   password: secret(128).refine((value) => value.length > 0, 'must not be empty'),
@@ -27,9 +28,10 @@ export function createAuthService(deps: {
   tokens: AccessTokens;
   revocations: RevocationList;
   limiter: LoginLimiter;
+  signups: SignupLimiter;
   log: Logger;
 }): AuthServiceImplementation {
-  const { store, verifyPassword, tokens, revocations, limiter, log } = deps;
+  const { store, verifyPassword, tokens, revocations, limiter, signups, log } = deps;
   /** Sign-ups being written, by `username:<name>` and `email:<address>`: the user they create. */
   const signUpsInFlight = new Map<string, Promise<User>>();
   const firstInFlight = (keys: string[]) => keys.map((key) => signUpsInFlight.get(key)).find((p) => p !== undefined);
@@ -41,7 +43,7 @@ export function createAuthService(deps: {
      * password (argon2 costs ~50 ms of a core): 200 at once would otherwise queue past their
      * deadline and fail with 503 instead of 409.
      */
-    async signUp(request) {
+    async signUp(request, context) {
       const fields = parseRequest(signUpSchema, request);
       const keys = [`username:${fields.username}`, `email:${fields.email}`];
       for (let prior = firstInFlight(keys); prior; prior = firstInFlight(keys)) {
@@ -53,11 +55,11 @@ export function createAuthService(deps: {
         // Taken already (a sign-up repeated later): say so without paying for a hash.
         if (await store.findByLogin(fields.username)) throw failure(Status.ALREADY_EXISTS, 'DUPLICATE', 'username: already taken');
         if (await store.findByLogin(fields.email)) throw failure(Status.ALREADY_EXISTS, 'DUPLICATE', 'email: already registered');
-        const result = await store.create({
-          username: fields.username,
-          email: fields.email,
-          passwordHash: await hashPassword(fields.password),
-        });
+        // Only a sign-up that will hash counts against its address; the hash waits its turn and
+        // is never made for a caller that gave up meanwhile (signup-limiter.ts).
+        await signups.count(fields.clientAddress || undefined);
+        const passwordHash = await signups.hash(context.signal, () => hashPassword(fields.password));
+        const result = await store.create({ username: fields.username, email: fields.email, passwordHash });
         if ('taken' in result) {
           throw failure(
             Status.ALREADY_EXISTS,

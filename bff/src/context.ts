@@ -61,7 +61,10 @@ export function createContext(
 
 export type Context = ReturnType<typeof createContext>;
 
-function readToken(req: IncomingMessage, connectionParams: Record<string, string | undefined> | null | undefined): string | undefined {
+export function readToken(
+  req: IncomingMessage,
+  connectionParams: Record<string, string | undefined> | null | undefined,
+): string | undefined {
   const header = req.headers.authorization;
   if (header !== undefined) {
     // A malformed Authorization header is a bad token (401), not an absent one.

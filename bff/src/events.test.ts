@@ -32,9 +32,11 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** The events about an order (every one these tests expect; a `reset` would fail their checks). */
+type Change = Extract<OrderChange, { order: unknown }>;
 interface Received {
   id: string;
-  data: OrderChange;
+  data: Change;
 }
 
 /** A subscription to orders.onChange that collects what it receives. */
@@ -224,4 +226,84 @@ describe('orders.onChange', () => {
     expect(subscription.states.at(-1)?.state).toBe('connecting');
     subscription.unsubscribe();
   });
+});
+
+describe('limits on live streams', () => {
+  /** An SSE request for orders.onChange, as the link sends it; resolves with the status and the first bytes. */
+  async function openRaw(url: string, accessToken: string, lastEventId?: string) {
+    const input = encodeURIComponent(JSON.stringify(lastEventId ? { lastEventId } : {}));
+    const controller = new AbortController();
+    const response = await fetch(`${url}/trpc/orders.onChange?input=${input}`, {
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${accessToken}`, 'x-real-ip': randomAddress() },
+      signal: controller.signal,
+    });
+    return { response, close: () => controller.abort() };
+  }
+
+  test('a user holds at most 5 live streams on a replica: the sixth is refused with 429, another user is not', async () => {
+    const user = await signedIn(stack.bff.url);
+    const open = await Promise.all(Array.from({ length: 5 }, () => openRaw(stack.bff.url, user.accessToken)));
+    try {
+      for (const stream of open) expect(stream.response.status).toBe(200);
+      // The headers go out first; each stream counts once its generator has started, a moment later.
+      await sleep(300);
+      const sixth = await openRaw(stack.bff.url, user.accessToken);
+      expect(sixth.response.status).toBe(429);
+      expect(await sixth.response.json()).toMatchObject({ error: { data: { code: 'TOO_MANY_REQUESTS' } } });
+      // Someone else is not held up by it; and closing one makes room again.
+      const someoneElse = await openRaw(stack.bff.url, token);
+      expect(someoneElse.response.status).toBe(200);
+      someoneElse.close();
+      open.pop()!.close();
+      let again: Awaited<ReturnType<typeof openRaw>> | undefined;
+      for (let i = 0; i < 50 && again?.response.status !== 200; i++) {
+        again?.close();
+        await sleep(50);
+        again = await openRaw(stack.bff.url, user.accessToken);
+      }
+      expect(again?.response.status).toBe(200);
+      again?.close();
+    } finally {
+      for (const stream of open) stream.close();
+    }
+  });
+
+  test('logout ends the streams of its token: at once on its replica, within 10 s on another', async () => {
+    const user = await signedIn(stack.bff.url);
+    const here = subscribe(trpcClient(stack.bff.url, { token: user.accessToken }));
+    const elsewhere = subscribe(trpcClient(other.url, { token: user.accessToken }));
+    await warmUp(here, client);
+    await warmUp(elsewhere, client);
+    const loggedOut = Date.now();
+    await trpcClient(stack.bff.url, { token: user.accessToken }).auth.logout.mutate();
+    const ended = async (subscription: ReturnType<typeof subscribe>) => {
+      while (!subscription.errors.length && !subscription.states.some((s) => s.code === 'UNAUTHORIZED')) {
+        if (Date.now() - loggedOut > 12_000) throw new Error('the stream did not end');
+        await sleep(50);
+      }
+      return Date.now() - loggedOut;
+    };
+    try {
+      expect(await ended(here)).toBeLessThan(2_000);
+      expect(await ended(elsewhere)).toBeLessThan(10_000);
+    } finally {
+      here.unsubscribe();
+      elsewhere.unsubscribe();
+    }
+  }, 20_000);
+
+  test('a lastEventId older than the replay window gets a reset, then the live feed from now', async () => {
+    for (const lastEventId of ['0-0', `${Date.now() - 6 * 60_000}-0`]) {
+      const subscription = subscribe(client, { lastEventId });
+      try {
+        const [first] = await subscription.waitFor(1);
+        expect((first as { data: OrderChange }).data).toEqual({ type: 'reset' });
+        expect(Number(first!.id.split('-')[0])).toBeGreaterThan(Date.now() - 60_000);
+        subscription.events.length = 0;
+        await warmUp(subscription, client);
+      } finally {
+        subscription.unsubscribe();
+      }
+    }
+  }, 30_000);
 });

@@ -6,12 +6,14 @@ import { createLogger } from '@pdash/backend-shared/logger';
 import { runMain } from '@pdash/backend-shared/main';
 import { registry } from '@pdash/backend-shared/metrics';
 import { MAX_BATCH_CALLS } from '@pdash/contracts';
-import type { TRPCError } from '@trpc/server';
+import { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { TokenVerifier } from './auth-cache.js';
 import { createClients } from './clients.js';
 import { loadBffConfig, MAX_BODY_BYTES } from './config.js';
-import { type ContextDeps, createContext, requestIdOf, setRequestId } from './context.js';
+import { type ContextDeps, createContext, readToken, requestIdOf, setRequestId } from './context.js';
 import { endpointOf } from './endpoints.js';
 import { logFailure, retryAfterSeconds } from './errors.js';
 import { OrderFeed } from './events.js';
@@ -40,8 +42,15 @@ function batchCalls(url: URL): number {
 /** A batch over the limit is refused whole, before any of its calls runs (API.md). */
 function tooManyCalls(res: ServerResponse, calls: number) {
   const message = `batch: at most ${MAX_BATCH_CALLS} calls per request, not ${calls}`;
-  res.writeHead(400, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-  res.end(JSON.stringify({ error: { code: -32600, message, data: { code: 'BAD_REQUEST', httpStatus: 400, path: null } } }));
+  sendTrpcError(res, new TRPCError({ code: 'BAD_REQUEST', message }), null);
+}
+
+/** A refusal before tRPC's adapter sees the request, in tRPC's own error shape (trpc.ts's formatter). */
+function sendTrpcError(res: ServerResponse, error: TRPCError, path: string | null) {
+  const httpStatus = getHTTPStatusCodeFromError(error);
+  res.writeHead(httpStatus, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+  const data = { code: error.code, httpStatus, path };
+  res.end(JSON.stringify({ error: { code: TRPC_ERROR_CODES_BY_KEY[error.code], message: error.message, data } }));
 }
 
 /**
@@ -93,6 +102,37 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
     requestContext.run(contextFrom(requestId, traceparent), () => handle(req, res, requestId));
   });
 
+  /** A tRPC request: GET queries answered by the fast path where it can, the rest by tRPC's adapter. */
+  function answerTrpc(req: IncomingMessage, res: ServerResponse, url: URL) {
+    void answerQuery(req, res, url).then(
+      (answered) => answered || trpc(req, res),
+      (err: unknown) => {
+        // Only before any procedure ran (trpc-queries.ts answers 500 itself after that).
+        log.error({ err, requestId: requestIdOf(req) }, 'tRPC query fast path failed');
+        if (!res.headersSent) trpc(req, res);
+      },
+    );
+  }
+
+  /**
+   * An order stream whose user already holds the most this replica allows: refused here, with 429
+   * as the status (tRPC answers an SSE request 200 before its procedure runs). A missing or bad
+   * token is left to tRPC, which refuses it itself.
+   */
+  async function streamRefusal(req: IncomingMessage, url: URL): Promise<boolean> {
+    if (url.pathname !== '/trpc/orders.onChange') return false;
+    let connectionParams: Record<string, string | undefined> | null = null;
+    try {
+      connectionParams = JSON.parse(url.searchParams.get('connectionParams') ?? 'null');
+    } catch {
+      return false;
+    }
+    const token = readToken(req, connectionParams);
+    if (!token) return false;
+    const user = await deps.tokens.verify(token).catch(() => undefined);
+    return user !== undefined && deps.orderFeed.isFull(user.id);
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse, requestId: string) {
     setRequestId(req, requestId);
     res.setHeader('X-Request-Id', requestId);
@@ -119,16 +159,14 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
       if (endpoint === 'trpc_sse') {
         streams.add(res);
         res.once('close', () => streams.delete(res));
+        return void streamRefusal(req, url).then((refused) => {
+          if (refused) return sendTrpcError(res, OrderFeed.tooManyStreams(), 'orders.onChange');
+          if (!config.TRPC_FAST_QUERIES) return trpc(req, res);
+          answerTrpc(req, res, url);
+        });
       }
       if (!config.TRPC_FAST_QUERIES) return trpc(req, res);
-      return void answerQuery(req, res, url).then(
-        (answered) => answered || trpc(req, res),
-        (err: unknown) => {
-          // Only before any procedure ran (trpc-queries.ts answers 500 itself after that).
-          log.error({ err, requestId }, 'tRPC query fast path failed');
-          if (!res.headersSent) trpc(req, res);
-        },
-      );
+      return answerTrpc(req, res, url);
     }
     if (endpoint === 'rest' || endpoint === 'openapi' || endpoint === 'docs') return void rest(req, res, url, endpoint);
     if (endpoint === 'healthz' && (req.method === 'GET' || req.method === 'HEAD')) {

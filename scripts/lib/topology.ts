@@ -117,14 +117,23 @@ export function backendSpecs(options: {
   mongoUrl: string;
   redisUrl: string;
   ports: Record<BackendService, number>;
+  /** Each service's metrics port; unset, the gRPC port + 1000 (fixed ports only: picked ones could collide). */
+  metricsPorts?: Record<BackendService, number>;
   env?: NodeJS.ProcessEnv;
 }): ProcessSpec[] {
-  const { ports } = options;
+  const { ports, metricsPorts } = options;
   const addresses = loopbackAddresses(ports);
   return BACKEND_SERVICES.map((name) => ({
     name,
     ...tsxProcess(TOPOLOGY[name].entry),
-    env: { MONGO_URL: options.mongoUrl, REDIS_URL: options.redisUrl, GRPC_PORT: String(ports[name]), ...addresses, ...options.env },
+    env: {
+      MONGO_URL: options.mongoUrl,
+      REDIS_URL: options.redisUrl,
+      GRPC_PORT: String(ports[name]),
+      ...(metricsPorts ? { METRICS_PORT: String(metricsPorts[name]) } : {}),
+      ...addresses,
+      ...options.env,
+    },
     port: ports[name],
   }));
 }

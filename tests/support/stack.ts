@@ -23,7 +23,15 @@ export async function startTestStack(env: NodeJS.ProcessEnv = {}, options: Pick<
     mongoUrl: inject('mongoUrl'),
     // Suites that sign up and log in by the hundred (the auth service's own limits are what they
     // test) pass Nginx's per-address auth rate; tests/stack/nginx.test.ts checks it at its default.
-    env: { MONGO_DB: `stack_${randomBytes(5).toString('hex')}`, LOG_LEVEL: 'info', AUTH_RATE: '1000', AUTH_BURST: '1000', ...env },
+    env: {
+      MONGO_DB: `stack_${randomBytes(5).toString('hex')}`,
+      LOG_LEVEL: 'info',
+      AUTH_RATE: '1000',
+      AUTH_BURST: '1000',
+      // Through Nginx every test client is 127.0.0.1: sign-ups per address would be every test's.
+      AUTH_SIGNUP_MAX_PER_ADDRESS: '100000',
+      ...env,
+    },
     log: (line) => {
       logs.push(line);
       if (process.env.TEST_STACK_LOGS) console.log(line);

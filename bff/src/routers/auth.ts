@@ -10,7 +10,7 @@ export const authRouter = router({
     .input(signupInput)
     .output(z.object({ user: userRecord }))
     .mutation(async ({ ctx, input }) => {
-      const { user } = await ctx.clients.auth.signUp(input, ctx.rpc);
+      const { user } = await ctx.clients.auth.signUp({ ...input, clientAddress: clientAddress(ctx.req) }, ctx.rpc);
       return { user: toUser(user) };
     }),
 
@@ -43,6 +43,7 @@ export const authRouter = router({
     .mutation(async ({ ctx }) => {
       await ctx.clients.auth.revokeToken({ token: ctx.token }, ctx.rpc);
       ctx.tokens.forget(ctx.token);
+      ctx.orderFeed.endStreamsOf(ctx.token);
       ctx.setSessionCookie('', 0);
       return { ok: true as const };
     }),

@@ -53,6 +53,20 @@ describe('live order feed', () => {
     live.stop();
   });
 
+  it('answers a reset (resumed from too far back) by refetching everything about orders', () => {
+    const client = new QueryClient();
+    const order = makeOrder({ totalCents: 100 });
+    const key = queries.orders({ limit: 20 }).queryKey;
+    client.setQueryData(key, page([order]));
+    const invalidate = vi.spyOn(client, 'invalidateQueries');
+    const live = startLive(client, { onUnauthorized: vi.fn() });
+    callbacks().onData(event('1700000000000-0', { type: 'reset' }));
+    expect(client.getQueryData(key)?.items[0]).toEqual(order);
+    vi.advanceTimersByTime(COALESCE_MS);
+    expect(invalidate).toHaveBeenCalledWith({ queryKey: ['orders'] });
+    live.stop();
+  });
+
   it('shows the connection: connecting, live, reconnecting (then refreshes), offline', () => {
     const client = new QueryClient();
     const invalidate = vi.spyOn(client, 'invalidateQueries');

@@ -5,6 +5,9 @@ import { patchOrder } from './queries';
 import { type OrderChange, trpc } from './trpc';
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
+/** An event about one order (not a `reset`). */
+type OrderEvent = Extract<OrderChange, { order: unknown }>;
+type OrderChangeType = OrderEvent['type'];
 
 /** How long a changed row stays highlighted. */
 export const HIGHLIGHT_MS = 2500;
@@ -20,14 +23,14 @@ const RESTART_MS = 3000;
  */
 export function startLive(client: QueryClient, options: { onUnauthorized: () => void }) {
   const [status, setStatus] = createSignal<LiveStatus>('connecting');
-  const [changed, setChanged] = createSignal<ReadonlyMap<string, OrderChange['type']>>(new Map());
+  const [changed, setChanged] = createSignal<ReadonlyMap<string, OrderChangeType>>(new Map());
   let refresh: ReturnType<typeof setTimeout> | undefined;
   let restart: ReturnType<typeof setTimeout> | undefined;
   let subscription: { unsubscribe(): void } | undefined;
   let stopped = false;
   let lastEventId: string | undefined;
 
-  const highlight = (change: OrderChange) => {
+  const highlight = (change: OrderEvent) => {
     const id = change.order.id;
     setChanged((all) => new Map(all).set(id, change.type));
     setTimeout(() => {
@@ -47,6 +50,8 @@ export function startLive(client: QueryClient, options: { onUnauthorized: () => 
   };
 
   const apply = (change: OrderChange) => {
+    // Asked to resume from too far back: the feed starts afresh and every order table refetches.
+    if (change.type === 'reset') return scheduleRefresh();
     patchOrder(client, change.order.id, change.type === 'deleted' ? null : change.order);
     highlight(change);
     scheduleRefresh();

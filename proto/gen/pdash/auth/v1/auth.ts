@@ -26,6 +26,8 @@ export interface SignUpRequest {
   email: string;
   /** 8..128 characters */
   password: string;
+  /** the caller's address as the BFF saw it: sign-ups are limited per address */
+  clientAddress?: string | undefined;
 }
 
 export interface SignUpResponse {
@@ -147,7 +149,7 @@ export const User: MessageFns<User> = {
 };
 
 function createBaseSignUpRequest(): SignUpRequest {
-  return { username: "", email: "", password: "" };
+  return { username: "", email: "", password: "", clientAddress: undefined };
 }
 
 export const SignUpRequest: MessageFns<SignUpRequest> = {
@@ -160,6 +162,9 @@ export const SignUpRequest: MessageFns<SignUpRequest> = {
     }
     if (message.password !== "") {
       writer.uint32(26).string(message.password);
+    }
+    if (message.clientAddress !== undefined) {
+      writer.uint32(34).string(message.clientAddress);
     }
     return writer;
   },
@@ -199,6 +204,14 @@ export const SignUpRequest: MessageFns<SignUpRequest> = {
             }
 
             message.password = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.clientAddress = reader.string();
             continue;
           }
         }

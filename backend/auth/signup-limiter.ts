@@ -1,0 +1,117 @@
+import { failure, ServerError, Status } from '@pdash/backend-shared/errors';
+import type { Logger } from '@pdash/backend-shared/logger';
+import type { Redis } from '@pdash/backend-shared/redis';
+import { redisFailureReporter } from './redis-failures.js';
+
+/** Counts one attempt in a fixed window starting at the first; returns the count and ms left. */
+const COUNT = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {n, redis.call('PTTL', KEYS[1])}
+`;
+
+type RedisWithCount = Redis & { authCountSignup(keyCount: number, key: string, windowMs: number): Promise<[number, number]> };
+
+export interface SignupLimits {
+  /** Sign-ups that hash a password, per client address within the window. */
+  maxPerAddress: number;
+  windowSeconds: number;
+  /** Passwords hashed for sign-ups at once (each holds a thread of the pool logins verify on). */
+  hashConcurrency: number;
+  /** Sign-ups that may wait for a hashing slot; more are refused at once. */
+  queueLength: number;
+}
+
+/**
+ * What keeps a burst of sign-ups from starving logins: a count per client address
+ * (`<prefix>auth:signup:addr:<address>`, in Redis; in this process while Redis is away), and a gate
+ * on hashing, the expensive part (argon2id, ~50 ms of a core): a few at a time, a short queue, and
+ * a caller that gives up while waiting (its deadline passed) never gets its password hashed.
+ */
+export class SignupLimiter {
+  private readonly redis: RedisWithCount;
+  private readonly failed: ReturnType<typeof redisFailureReporter>;
+  private readonly local = new Map<string, { count: number; resetAt: number }>();
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  /** Passwords hashed for sign-ups since start (tests: a caller that gave up is never hashed). */
+  hashed = 0;
+
+  constructor(
+    redis: Redis,
+    private readonly limits: SignupLimits,
+    private readonly keyPrefix: string,
+    log: Logger,
+  ) {
+    if (!('authCountSignup' in redis)) redis.defineCommand('authCountSignup', { lua: COUNT });
+    this.redis = redis as RedisWithCount;
+    this.failed = redisFailureReporter(redis, log, 'sign-ups are limited per process');
+  }
+
+  /** Counts a sign-up from `address` (when known); RESOURCE_EXHAUSTED with a retry delay when over. */
+  async count(address: string | undefined) {
+    if (!address) return;
+    const key = `${this.keyPrefix}auth:signup:addr:${address}`;
+    const windowMs = this.limits.windowSeconds * 1000;
+    let count: number;
+    let msLeft: number;
+    try {
+      [count, msLeft] = await this.redis.authCountSignup(1, key, windowMs);
+    } catch (err) {
+      this.failed('auth_signup_count', err);
+      [count, msLeft] = this.countLocally(key, windowMs);
+    }
+    if (count > this.limits.maxPerAddress) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(msLeft / 1000));
+      throw failure(Status.RESOURCE_EXHAUSTED, 'RATE_LIMITED', `too many sign-ups from this address; retry in ${retryAfterSeconds} s`, {
+        retryAfterSeconds,
+      });
+    }
+  }
+
+  /**
+   * Runs `hash` when a slot is free. Refused at once (RESOURCE_EXHAUSTED) when the queue is full;
+   * a caller whose signal aborts while it waits leaves the queue, and its hash never runs.
+   */
+  async hash<T>(signal: AbortSignal, hash: () => Promise<T>): Promise<T> {
+    if (this.running < this.limits.hashConcurrency) this.running++;
+    else {
+      if (this.waiting.length >= this.limits.queueLength)
+        throw failure(Status.RESOURCE_EXHAUSTED, 'RATE_LIMITED', 'sign-ups are busy; retry in 1 s', { retryAfterSeconds: 1 });
+      // Resolved by a caller that finishes, its slot handed over as it is (still counted as running).
+      await new Promise<void>((resolve, reject) => {
+        const admit = () => {
+          signal.removeEventListener('abort', leave);
+          resolve();
+        };
+        const leave = () => {
+          this.waiting.splice(this.waiting.indexOf(admit), 1);
+          reject(new ServerError(Status.DEADLINE_EXCEEDED, 'the sign-up waited past its deadline; try again'));
+        };
+        this.waiting.push(admit);
+        signal.addEventListener('abort', leave, { once: true });
+      });
+    }
+    try {
+      signal.throwIfAborted();
+      this.hashed++;
+      return await hash();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+
+  private countLocally(key: string, windowMs: number): [number, number] {
+    const now = Date.now();
+    let counter = this.local.get(key);
+    if (!counter || counter.resetAt <= now) {
+      if (this.local.size >= 10_000) this.local.clear();
+      counter = { count: 0, resetAt: now + windowMs };
+      this.local.set(key, counter);
+    }
+    counter.count++;
+    return [counter.count, counter.resetAt - now];
+  }
+}
