@@ -10,3 +10,6 @@ export const loginInput = z.strictObject({
   username: required(254).describe('the username or the email'),
   password: secret(128).min(1, 'must not be empty'),
 });
+
+/** auth.session: who is signed in, if anyone (always 200, so a signed-out page load logs no error). */
+export const sessionOutput = z.object({ user: userRecord.nullable() });

@@ -1,6 +1,6 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { rpcDuration } from '@pdash/backend-shared/metrics';
-import { missingId, rest, signedIn, startStack, type TrpcClient, trpcError } from '@pdash/testing/bff';
+import { missingId, rest, signedIn, startStack, type TrpcClient, trpcClient, trpcError } from '@pdash/testing/bff';
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openApiDocument } from './rest.js';
@@ -388,6 +388,23 @@ describe('HTTP', () => {
     expect(await viaTrpc.json()).toMatchObject({ error: { data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 } } });
   });
 
+  test('auth.session: always 200, the user when the token holds, null otherwise (tRPC and REST)', async () => {
+    const session = await signedIn(url);
+    expect(await trpcClient(url).auth.session.query()).toEqual({ user: null });
+    expect(await trpcClient(url, { token: 'not-a-token' }).auth.session.query()).toEqual({ user: null });
+    expect(await trpcClient(url, { token: session.accessToken }).auth.session.query()).toEqual({ user: session.user });
+    expect(await rest(url, 'GET', '/api/auth/session')).toMatchObject({ status: 200, body: { user: null } });
+    expect(await rest(url, 'GET', '/api/auth/session', { token: session.accessToken })).toMatchObject({
+      status: 200,
+      body: { user: { id: session.user.id, username: session.user.username } },
+    });
+    await trpcClient(url, { token: session.accessToken }).auth.logout.mutate();
+    expect(await rest(url, 'GET', '/api/auth/session', { token: session.accessToken })).toMatchObject({
+      status: 200,
+      body: { user: null },
+    });
+  });
+
   test('a tRPC batch carries at most 16 calls: more is refused whole, nothing run', async () => {
     const headers = { authorization: `Bearer ${token}` };
     const batch = (n: number) => {
@@ -474,6 +491,7 @@ describe('HTTP', () => {
         '/api/auth/login',
         '/api/auth/logout',
         '/api/auth/me',
+        '/api/auth/session',
         '/api/auth/signup',
         '/api/customers',
         '/api/customers/{id}',

@@ -55,6 +55,8 @@ let dataDir: string;
 let browser: Browser;
 const stackLog: string[] = [];
 const consoleErrors: string[] = [];
+/** Every console error, the expected HTTP ones included. */
+const everyConsoleError: string[] = [];
 const metrics: Record<string, unknown> = {};
 
 type Api = ReturnType<typeof api>;
@@ -71,6 +73,7 @@ async function newPage(who: string, options: { viewport?: { width: number; heigh
   // Generous: CI runs other test files beside this one on two cores.
   page.setDefaultTimeout(20_000);
   page.on('console', (message) => {
+    if (message.type() === 'error') everyConsoleError.push(`${who}: ${message.text()}`);
     if (message.type() !== 'error' || EXPECTED_HTTP_ERROR.test(message.text())) return;
     if (killingReplica && DROPPED_STREAM.test(message.text())) return;
     consoleErrors.push(`${who}: ${message.text()}`);
@@ -172,8 +175,12 @@ describe('dashboard, end to end in Chromium', { timeout: 120_000 }, () => {
 
   it('sends a signed-out visitor to log in, and back where they were going after signing up', async () => {
     ({ page: bob } = await newPage('bob'));
+    const errorsBefore = everyConsoleError.length;
     await bob.goto(`${stack.url}/customers`);
     await bob.waitForURL(`${stack.url}/login?next=%2Fcustomers`);
+    // auth.session (always 200) decided it: not even an expected 401 reached the console.
+    await bob.getByLabel('Password').waitFor();
+    expect(everyConsoleError.slice(errorsBefore)).toEqual([]);
     await screenshot(bob, 'login');
     await bob.getByRole('link', { name: 'Sign up' }).click();
     await bob.waitForURL(`${stack.url}/signup?next=%2Fcustomers`);

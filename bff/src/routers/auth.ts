@@ -1,5 +1,7 @@
-import { loginInput, signupInput, userRecord } from '@pdash/contracts';
+import { loginInput, sessionOutput, signupInput, userRecord } from '@pdash/contracts';
+import { ClientError, Status } from 'nice-grpc';
 import { z } from 'zod';
+import { TokenRefused } from '../auth-cache.js';
 import { clientAddress } from '../context.js';
 import { toUser } from '../records.js';
 import { protectedProcedure, publicProcedure, router } from '../trpc.js';
@@ -29,6 +31,27 @@ export const authRouter = router({
       const expiresAt = session.expiresAt ?? new Date().toISOString();
       ctx.setSessionCookie(session.accessToken, (Date.parse(expiresAt) - Date.now()) / 1000);
       return { accessToken: session.accessToken, expiresAt, user: toUser(session.user) };
+    }),
+
+  /**
+   * Who is signed in: the user, or null for no token or one that no longer holds. Public and
+   * always 200 (a backend that cannot be reached is still 503), so that the dashboard's first load
+   * asks it without a 401 in the console.
+   */
+  session: publicProcedure
+    .meta({ rest: { method: 'GET', path: '/api/auth/session', status: 200, summary: 'Who is signed in (user or null; always 200)' } })
+    .output(sessionOutput)
+    .query(async ({ ctx }) => {
+      if (!ctx.token) return { user: null };
+      try {
+        const session = await ctx.tokens.verify(ctx.token, ctx.rpc.metadata);
+        return { user: toUser(await ctx.clients.auth.getUser({ id: session.id }, ctx.rpc)) };
+      } catch (err) {
+        const refused =
+          err instanceof TokenRefused || (err instanceof ClientError && [Status.UNAUTHENTICATED, Status.NOT_FOUND].includes(err.code));
+        if (refused) return { user: null };
+        throw err;
+      }
     }),
 
   me: protectedProcedure

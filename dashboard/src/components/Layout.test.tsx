@@ -9,11 +9,14 @@ import { Protected, Shell } from './Layout';
 
 vi.mock('../lib/trpc');
 
-function renderApp(url: string) {
+function renderApp(url: string, onPageLoad: () => void = () => {}) {
   const client = createQueryClient();
   const history = createMemoryHistory();
   history.set({ value: url });
-  const Customers = () => <h1>Customers page</h1>;
+  const Customers = () => {
+    onPageLoad();
+    return <h1>Customers page</h1>;
+  };
   render(() => (
     <QueryClientProvider client={client}>
       <MemoryRouter history={history} root={Shell}>
@@ -29,13 +32,13 @@ function renderApp(url: string) {
 
 describe('the signed-in layout', () => {
   beforeEach(() => {
-    vi.mocked(trpc.auth.me.query).mockReset();
+    vi.mocked(trpc.auth.session.query).mockReset();
     vi.mocked(trpc.orders.onChange.subscribe).mockReset();
     vi.mocked(trpc.orders.onChange.subscribe).mockReturnValue({ unsubscribe: vi.fn() } as never);
   });
 
   it('shows the user, the live connection and a way out', async () => {
-    vi.mocked(trpc.auth.me.query).mockResolvedValue({ id: 'u1', username: 'alice', email: 'a@b.co', createdAt: '' });
+    vi.mocked(trpc.auth.session.query).mockResolvedValue({ user: { id: 'u1', username: 'alice', email: 'a@b.co', createdAt: '' } });
     renderApp('/customers');
     expect(await screen.findByText('alice')).toBeTruthy();
     expect(screen.getByText('Customers page')).toBeTruthy();
@@ -44,11 +47,19 @@ describe('the signed-in layout', () => {
     expect(screen.getByText('Connecting…')).toBeTruthy();
   });
 
-  it('sends a signed-out user to log in, remembering the page', async () => {
-    vi.mocked(trpc.auth.me.query).mockRejectedValue(apiError('UNAUTHORIZED', 'token: missing', 401));
-    const { history } = renderApp('/customers?q=acme');
+  it('sends a signed-out user to log in, remembering the page, without loading the page first', async () => {
+    vi.mocked(trpc.auth.session.query).mockResolvedValue({ user: null });
+    const loads = vi.fn();
+    const { history } = renderApp('/customers?q=acme', loads);
     await waitFor(() => expect(history.get()).toBe('/login?next=%2Fcustomers%3Fq%3Dacme'));
     expect(await screen.findByText('Login page')).toBeTruthy();
     expect(trpc.orders.onChange.subscribe).not.toHaveBeenCalled();
+    expect(loads).not.toHaveBeenCalled();
+  });
+
+  it('a session that ends later (any 401) still sends the user to log in', async () => {
+    vi.mocked(trpc.auth.session.query).mockRejectedValue(apiError('UNAUTHORIZED', 'token: revoked', 401));
+    const { history } = renderApp('/customers');
+    await waitFor(() => expect(history.get()).toBe('/login?next=%2Fcustomers'));
   });
 });

@@ -44,15 +44,23 @@ export interface LiveView {
 export const LiveContext = createContext<LiveView>({ status: (): LiveStatus => 'offline', changeOf: () => undefined });
 export const useLive = () => useContext(LiveContext);
 
-/** The signed-in part of the app: header, live feed, and the page. Pages load in parallel with `auth.me`. */
+/**
+ * The signed-in part of the app: header, live feed, and the page. The session comes first
+ * (`auth.session`, always 200): someone signed out goes to the login page without a single 401,
+ * and the page's own requests start only for someone signed in.
+ */
 export function Protected(props: RouteSectionProps) {
   const client = useQueryClient();
-  const me = useQuery(() => queries.me());
+  const session = useQuery(() => queries.session());
+  const user = () => loaded(session)?.user ?? undefined;
   const [live, setLive] = createSignal<Live>();
 
+  createEffect(() => {
+    if (loaded(session)?.user === null) handleUnauthorized();
+  });
   // The feed starts once the session is known to be good, and stops with it.
   createEffect(() => {
-    if (!loaded(me) || untrack(live)) return;
+    if (!user() || untrack(live)) return;
     setLive(startLive(client, { onUnauthorized: handleUnauthorized }));
   });
   onCleanup(() => live()?.stop());
@@ -67,9 +75,11 @@ export function Protected(props: RouteSectionProps) {
       <a class="skip-link" href="#main">
         Skip to content
       </a>
-      <Header username={loaded(me)?.username} onLogout={() => live()?.stop()} />
+      <Header username={user()?.username} onLogout={() => live()?.stop()} />
       <main id="main" tabIndex={-1}>
-        <Suspense fallback={<BlockSkeleton label="page" height="16rem" />}>{props.children}</Suspense>
+        <Show when={user()} fallback={<BlockSkeleton label="page" height="16rem" />}>
+          <Suspense fallback={<BlockSkeleton label="page" height="16rem" />}>{props.children}</Suspense>
+        </Show>
       </main>
     </LiveContext.Provider>
   );

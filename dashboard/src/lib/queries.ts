@@ -9,7 +9,8 @@ import { type Order, type OrderFilter, type OrderPage, type OrdersListInput, typ
 export const PAGE_SIZE = 20;
 
 export const queries = {
-  me: () => queryOptions({ queryKey: ['auth', 'me'], queryFn: () => trpc.auth.me.query(), staleTime: 60_000 }),
+  /** Who is signed in (user or null): always 200, so a signed-out first load logs no error. */
+  session: () => queryOptions({ queryKey: ['auth', 'session'], queryFn: () => trpc.auth.session.query(), staleTime: 60_000 }),
 
   orders: (input: OrdersListInput) =>
     queryOptions({ queryKey: ['orders', 'list', input], queryFn: ({ signal }) => trpc.orders.list.query(input, { signal }) }),

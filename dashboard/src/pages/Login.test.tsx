@@ -52,7 +52,7 @@ describe('Login page', () => {
     resolve({ accessToken: 'token', expiresAt: '2026-01-01T01:00:00.000Z', user });
     await waitFor(() => expect(history.get()).toBe('/customers?q=acme'));
     expect(login).toHaveBeenCalledWith({ username: 'alice', password: 'alice-password' });
-    expect(client.getQueryData(['auth', 'me'])).toEqual(user);
+    expect(client.getQueryData(['auth', 'session'])).toEqual({ user });
   });
 
   it('never follows a `next` to another site', async () => {

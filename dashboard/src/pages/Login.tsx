@@ -26,7 +26,7 @@ export default function Login() {
     onSuccess: ({ user }) => {
       // A new session: nothing cached for someone else may show.
       client.clear();
-      client.setQueryData(queries.me().queryKey, user);
+      client.setQueryData(queries.session().queryKey, { user });
       navigate(next(), { replace: true });
     },
     onError: (err) => form.fromServer(err),

@@ -29,7 +29,7 @@ export default function Signup() {
     meta: { redirectOn401: false },
     onSuccess: ({ user }) => {
       client.clear();
-      client.setQueryData(queries.me().queryKey, user);
+      client.setQueryData(queries.session().queryKey, { user });
       navigate(next(), { replace: true });
     },
     onError: (err) => form.fromServer(err),

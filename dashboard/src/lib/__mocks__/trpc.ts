@@ -17,7 +17,7 @@ const router = <N extends string>(...names: N[]) =>
 const party = () => router('list', 'byId', 'create', 'update', 'delete');
 
 export const trpc = {
-  auth: router('signup', 'login', 'me', 'logout'),
+  auth: router('signup', 'login', 'me', 'session', 'logout'),
   customers: party(),
   suppliers: party(),
   orders: router('list', 'byId', 'create', 'update', 'delete', 'stats', 'onChange'),
