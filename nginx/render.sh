@@ -25,11 +25,25 @@ set -eu
 : "${NGINX_TEMPLATE:=${0%/*}/nginx.conf}"
 
 case $LISTEN_PORT in '' | *[!0-9]*) echo "LISTEN_PORT must be a port number, not \"$LISTEN_PORT\"" >&2; exit 1 ;; esac
+TAB=$(printf '\t'); NL='
+'
+# Every value is checked before it is written into the configuration: a `;`, a brace, a quote or
+# a space would add directives of its own.
+case $LISTEN_HOST in *[!0-9A-Za-z.:-]*) echo "LISTEN_HOST: \"$LISTEN_HOST\" is not an address" >&2; exit 1 ;; esac
+case $NGINX_USER in *[!a-z0-9_-]*) echo "NGINX_USER: \"$NGINX_USER\" is not a user name" >&2; exit 1 ;; esac
+for path in "$DASHBOARD_ROOT" "$RUNTIME_DIR"; do
+  case $path in /*) ;; *) echo "DASHBOARD_ROOT and RUNTIME_DIR must be absolute paths, not \"$path\"" >&2; exit 1 ;; esac
+  case $path in
+    *';'* | *'{'* | *'}'* | *'"'* | *"'"* | *'$'* | *'#'* | *'\'* | *' '* | *"$TAB"* | *"$NL"*)
+      echo "\"$path\": a folder for Nginx may not hold spaces, quotes or any of ; { } \$ # \\" >&2; exit 1 ;;
+  esac
+done
 case $AUTH_RATE in '' | 0 | *[!0-9]*) echo "AUTH_RATE must be a whole number of requests a second, not \"$AUTH_RATE\"" >&2; exit 1 ;; esac
 case $AUTH_BURST in '' | *[!0-9]*) echo "AUTH_BURST must be a whole number, not \"$AUTH_BURST\"" >&2; exit 1 ;; esac
 
 BFF_SERVERS=""
 for upstream in $BFF_UPSTREAMS; do
+  case $upstream in *[!A-Za-z0-9.:_-]*) echo "BFF_UPSTREAMS: \"$upstream\" is not host:port" >&2; exit 1 ;; esac
   BFF_SERVERS="$BFF_SERVERS${BFF_SERVERS:+
 }    server $upstream max_fails=1 fail_timeout=2s;"
 done
@@ -42,7 +56,9 @@ KNOWN_HOSTS=""
 old_ifs=$IFS; IFS=,
 set -f # `*.example.com` is a name here, not a file pattern
 for name in $PDASH_HOSTS; do
-  case $name in '' | *[!A-Za-z0-9.*_-]*) echo "PDASH_HOSTS: \"$name\" is not a host name" >&2; exit 1 ;; esac
+  case $name in
+    '' | *[!A-Za-z0-9.*_-]* | default | hostnames | include | volatile) echo "PDASH_HOSTS: \"$name\" is not a host name" >&2; exit 1 ;;
+  esac
   KNOWN_HOSTS="$KNOWN_HOSTS${KNOWN_HOSTS:+
 }    $name 1;"
 done

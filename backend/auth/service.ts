@@ -57,10 +57,18 @@ export function createAuthService(deps: {
         if (await store.findByLogin(fields.email)) throw failure(Status.ALREADY_EXISTS, 'DUPLICATE', 'email: already registered');
         // Only a sign-up that will hash counts against its address; the hash waits its turn and
         // is never made for a caller that gave up meanwhile (signup-limiter.ts).
-        await signups.count(fields.clientAddress || undefined);
-        const passwordHash = await signups.hash(context.signal, () => hashPassword(fields.password));
-        const result = await store.create({ username: fields.username, email: fields.email, passwordHash });
+        const address = fields.clientAddress || undefined;
+        await signups.count(address);
+        let result: Awaited<ReturnType<typeof store.create>>;
+        try {
+          const passwordHash = await signups.hash(context.signal, () => hashPassword(fields.password));
+          result = await store.create({ username: fields.username, email: fields.email, passwordHash });
+        } catch (err) {
+          await signups.refund(address);
+          throw err;
+        }
         if ('taken' in result) {
+          await signups.refund(address);
           throw failure(
             Status.ALREADY_EXISTS,
             'DUPLICATE',

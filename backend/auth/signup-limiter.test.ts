@@ -44,6 +44,24 @@ describe('the hashing gate', () => {
   });
   afterAll(() => redis?.disconnect());
 
+  it('a sign-up that made no account gives its count back; one over the limit does not hold the count up', async () => {
+    const limiter = new SignupLimiter(
+      redis,
+      { maxPerAddress: 1, windowSeconds: 60, hashConcurrency: 1, queueLength: 1 },
+      `refund-test-${Date.now()}:`,
+      createLogger('test', 'silent'),
+    );
+    await limiter.count('203.0.113.50');
+    await limiter.refund('203.0.113.50');
+    await limiter.count('203.0.113.50');
+    await expect(limiter.count('203.0.113.50')).rejects.toMatchObject({ code: Status.RESOURCE_EXHAUSTED });
+    await expect(limiter.count('203.0.113.50')).rejects.toMatchObject({ code: Status.RESOURCE_EXHAUSTED });
+    // A caller already out of time does not even queue.
+    const gone = AbortSignal.abort();
+    await expect(limiter.hash(gone, async () => 'never')).rejects.toMatchObject({ code: Status.DEADLINE_EXCEEDED });
+    expect(limiter.hashed).toBe(0);
+  });
+
   it('hashes a few at a time, queues a few, refuses the rest at once, and never hashes for a caller that left', async () => {
     const gate = new SignupLimiter(
       redis,

@@ -10,7 +10,16 @@ if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {n, redis.call('PTTL', KEYS[1])}
 `;
 
-type RedisWithCount = Redis & { authCountSignup(keyCount: number, key: string, windowMs: number): Promise<[number, number]> };
+/** Gives a counted attempt back (a sign-up that made no account). */
+const REFUND = `
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
+return 1
+`;
+
+type RedisWithCount = Redis & {
+  authCountSignup(keyCount: number, key: string, windowMs: number): Promise<[number, number]>;
+  authRefundSignup(keyCount: number, key: string): Promise<number>;
+};
 
 export interface SignupLimits {
   /** Sign-ups that hash a password, per client address within the window. */
@@ -43,15 +52,22 @@ export class SignupLimiter {
     private readonly keyPrefix: string,
     log: Logger,
   ) {
-    if (!('authCountSignup' in redis)) redis.defineCommand('authCountSignup', { lua: COUNT });
+    if (!('authCountSignup' in redis)) {
+      redis.defineCommand('authCountSignup', { lua: COUNT });
+      redis.defineCommand('authRefundSignup', { lua: REFUND });
+    }
     this.redis = redis as RedisWithCount;
     this.failed = redisFailureReporter(redis, log, 'sign-ups are limited per process');
   }
 
-  /** Counts a sign-up from `address` (when known); RESOURCE_EXHAUSTED with a retry delay when over. */
+  /**
+   * Counts a sign-up from `address` (when known); RESOURCE_EXHAUSTED with a retry delay when over.
+   * A sign-up that then makes no account (refused as busy, out of time, a name taken meanwhile)
+   * gives its count back with `refund`: only accounts made use up an address's allowance.
+   */
   async count(address: string | undefined) {
     if (!address) return;
-    const key = `${this.keyPrefix}auth:signup:addr:${address}`;
+    const key = this.keyOf(address);
     const windowMs = this.limits.windowSeconds * 1000;
     let count: number;
     let msLeft: number;
@@ -62,6 +78,7 @@ export class SignupLimiter {
       [count, msLeft] = this.countLocally(key, windowMs);
     }
     if (count > this.limits.maxPerAddress) {
+      await this.refund(address);
       const retryAfterSeconds = Math.max(1, Math.ceil(msLeft / 1000));
       throw failure(Status.RESOURCE_EXHAUSTED, 'RATE_LIMITED', `too many sign-ups from this address; retry in ${retryAfterSeconds} s`, {
         retryAfterSeconds,
@@ -69,11 +86,25 @@ export class SignupLimiter {
     }
   }
 
+  /** Gives back the count of a sign-up from `address` that made no account. Never throws. */
+  async refund(address: string | undefined) {
+    if (!address) return;
+    const key = this.keyOf(address);
+    const local = this.local.get(key);
+    if (local && local.count > 0) local.count--;
+    await this.redis.authRefundSignup(1, key).catch((err: unknown) => this.failed('auth_signup_refund', err));
+  }
+
+  private keyOf(address: string) {
+    return `${this.keyPrefix}auth:signup:addr:${address}`;
+  }
+
   /**
    * Runs `hash` when a slot is free. Refused at once (RESOURCE_EXHAUSTED) when the queue is full;
    * a caller whose signal aborts while it waits leaves the queue, and its hash never runs.
    */
   async hash<T>(signal: AbortSignal, hash: () => Promise<T>): Promise<T> {
+    if (signal.aborted) throw new ServerError(Status.DEADLINE_EXCEEDED, 'the sign-up waited past its deadline; try again');
     if (this.running < this.limits.hashConcurrency) this.running++;
     else {
       if (this.waiting.length >= this.limits.queueLength)

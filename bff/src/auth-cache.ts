@@ -37,6 +37,8 @@ export class TokenVerifier {
 
   /** The token's user; rejects with the auth service's error (UNAUTHENTICATED) otherwise. */
   verify(token: string, metadata?: Metadata): Promise<SessionUser> {
+    // Never a throw: callers chain on the promise (a non-string from a query parameter once was one).
+    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return Promise.reject(new TokenRefused('invalid token'));
     const key = keyOf(token);
     const now = Date.now();
     const entry = this.entries.get(key);

@@ -70,8 +70,11 @@ export function readToken(
     // A malformed Authorization header is a bad token (401), not an absent one.
     return /^Bearer +(\S+)\s*$/i.exec(header)?.[1] ?? 'malformed';
   }
-  // EventSource cannot send headers: httpSubscriptionLink's connectionParams can carry the token.
-  return connectionParams?.token ?? readCookie(req.headers.cookie, SESSION_COOKIE);
+  // EventSource cannot send headers: httpSubscriptionLink's connectionParams can carry the token
+  // (anything there but a string is a bad token, not an absent one).
+  const param = connectionParams?.token;
+  if (param !== undefined && param !== null) return typeof param === 'string' ? param : 'malformed';
+  return readCookie(req.headers.cookie, SESSION_COOKIE);
 }
 
 function readCookie(header: string | undefined, name: string): string | undefined {

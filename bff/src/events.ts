@@ -29,6 +29,8 @@ export const MAX_STREAMS_PER_USER = 5;
 export const TOKEN_RECHECK_MS = 5_000;
 /** A lastEventId older than this is not replayed event by event: the client gets a `reset`. */
 export const REPLAY_WINDOW_MS = 5 * 60_000;
+/** How far ahead of this replica's clock an event id may be (clocks differ a little). */
+const FUTURE_TOLERANCE_MS = 60_000;
 
 /** Watch failures this replica gets over by watching again from its last event id. */
 const RESUMABLE = new Set([Status.UNAVAILABLE, Status.RESOURCE_EXHAUSTED, Status.DEADLINE_EXCEEDED, Status.CANCELLED]);
@@ -36,13 +38,6 @@ const MAX_BACKOFF_MS = 2_000;
 /** Enriched events shared by this replica's subscribers (a few seconds' worth is plenty). */
 const SHARED_EVENTS = 1_000;
 
-/**
- * orders.onChange: the orders service's Watch (a shared Redis stream, so every replica sees every
- * change), as tracked SSE events. A client that reconnects with its last event id gets what it
- * missed; this replica itself resumes the same way when the orders service hiccups. The stream ends
- * when the client goes away; when the token expires or the replica stops it ends with an error
- * (UNAUTHORIZED, or SERVICE_UNAVAILABLE so that the client reconnects, through Nginx, elsewhere).
- */
 /** Who watches: what a stream needs of its request (not the whole tRPC context). */
 export interface Watcher {
   clients: Clients;
@@ -65,6 +60,13 @@ const tooManyStreams = () =>
     message: `streams: at most ${MAX_STREAMS_PER_USER} live order streams per user; close one first`,
   });
 
+/**
+ * orders.onChange: the orders service's Watch (a shared Redis stream, so every replica sees every
+ * change), as tracked SSE events. A client that reconnects with its last event id gets what it
+ * missed; this replica itself resumes the same way when the orders service hiccups. The stream ends
+ * when the client goes away; when the token expires or the replica stops it ends with an error
+ * (UNAUTHORIZED, or SERVICE_UNAVAILABLE so that the client reconnects, through Nginx, elsewhere).
+ */
 export class OrderFeed {
   /** Enrichment by event id: N subscribers of this replica cost two BatchGets per event, not 2N. */
   private readonly enriched = new Map<string, Promise<OrderRecord>>();
@@ -143,8 +145,9 @@ export class OrderFeed {
 
   private async *changes(ctx: Watcher, lastEventId: string | undefined, signal: AbortSignal) {
     let after = lastEventId || undefined;
-    const since = after === undefined ? undefined : Number(after.split('-')[0]);
-    if (since !== undefined && !(Date.now() - since <= REPLAY_WINDOW_MS)) {
+    const age = after === undefined ? undefined : Date.now() - Number(after.split('-')[0]);
+    // Too old, or from the future (made up, or another clock): not a position to replay from.
+    if (age !== undefined && !(age <= REPLAY_WINDOW_MS && age >= -FUTURE_TOLERANCE_MS)) {
       // Too far back to replay one by one (or a made-up id): start from now; the client refetches.
       // The reset is tracked at "now", so a reconnect right after it resumes from here.
       after = undefined;

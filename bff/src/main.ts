@@ -31,11 +31,21 @@ function jsonHeaders(errors: TRPCError[]): Record<string, string> {
 }
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS']);
 
-/** How many calls a tRPC request carries: a batch (`?batch=1`) names them comma-separated in its path. */
+/**
+ * How many calls a tRPC request carries: a batch (`?batch=1`) names them comma-separated in its
+ * path, counted as tRPC reads it (decoded: `%2C` is a comma too). tRPC's own maxBatchSize holds
+ * the same line behind this one.
+ */
 function batchCalls(url: URL): number {
   if (url.searchParams.get('batch') !== '1') return 1;
+  let path: string;
+  try {
+    path = decodeURIComponent(url.pathname);
+  } catch {
+    return 1; // not a path tRPC can read either: it refuses it itself
+  }
   let calls = 1;
-  for (let i = url.pathname.indexOf(','); i !== -1; i = url.pathname.indexOf(',', i + 1)) calls++;
+  for (let i = path.indexOf(','); i !== -1; i = path.indexOf(',', i + 1)) calls++;
   return calls;
 }
 
@@ -46,9 +56,9 @@ function tooManyCalls(res: ServerResponse, calls: number) {
 }
 
 /** A refusal before tRPC's adapter sees the request, in tRPC's own error shape (trpc.ts's formatter). */
-function sendTrpcError(res: ServerResponse, error: TRPCError, path: string | null) {
+function sendTrpcError(res: ServerResponse, error: TRPCError, path: string | null, headers: Record<string, string> = {}) {
   const httpStatus = getHTTPStatusCodeFromError(error);
-  res.writeHead(httpStatus, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+  res.writeHead(httpStatus, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers });
   const data = { code: error.code, httpStatus, path };
   res.end(JSON.stringify({ error: { code: TRPC_ERROR_CODES_BY_KEY[error.code], message: error.message, data } }));
 }
@@ -77,6 +87,7 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
     router: appRouter,
     basePath: '/trpc/',
     maxBodySize: MAX_BODY_BYTES,
+    maxBatchSize: MAX_BATCH_CALLS,
     createContext: ({ req, res, info }) => createContext(deps, req, res, info.connectionParams),
     responseMeta({ type, errors }) {
       // SSE keeps tRPC's own `no-cache, no-transform` (and X-Accel-Buffering: no) for proxies.
@@ -120,7 +131,7 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
    * token is left to tRPC, which refuses it itself.
    */
   async function streamRefusal(req: IncomingMessage, url: URL): Promise<boolean> {
-    if (url.pathname !== '/trpc/orders.onChange') return false;
+    if (!/^\/trpc\/orders\.onChange\/?$/.test(url.pathname)) return false;
     let connectionParams: Record<string, string | undefined> | null = null;
     try {
       connectionParams = JSON.parse(url.searchParams.get('connectionParams') ?? 'null');
@@ -159,11 +170,18 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
       if (endpoint === 'trpc_sse') {
         streams.add(res);
         res.once('close', () => streams.delete(res));
-        return void streamRefusal(req, url).then((refused) => {
-          if (refused) return sendTrpcError(res, OrderFeed.tooManyStreams(), 'orders.onChange');
-          if (!config.TRPC_FAST_QUERIES) return trpc(req, res);
-          answerTrpc(req, res, url);
-        });
+        return void streamRefusal(req, url).then(
+          (refused) => {
+            if (refused) return sendTrpcError(res, OrderFeed.tooManyStreams(), 'orders.onChange', { 'Retry-After': '5' });
+            if (!config.TRPC_FAST_QUERIES) return trpc(req, res);
+            answerTrpc(req, res, url);
+          },
+          (err: unknown) => {
+            // The check is a courtesy (watch counts again): on any trouble, let tRPC answer.
+            log.warn({ err, requestId }, 'stream admission check failed');
+            if (!res.headersSent) trpc(req, res);
+          },
+        );
       }
       if (!config.TRPC_FAST_QUERIES) return trpc(req, res);
       return answerTrpc(req, res, url);

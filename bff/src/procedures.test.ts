@@ -422,6 +422,11 @@ describe('HTTP', () => {
     // ~600 calls in one request line (the 8 KiB line was once the only cap), and a POST batch of mutations.
     const many = Array.from({ length: 600 }, () => 'auth.me').join(',');
     expect((await fetch(`${url}/trpc/${many}?batch=1`, { headers })).status).toBe(400);
+    // Commas spelled %2C are commas to tRPC: counted all the same.
+    const encoded = Array.from({ length: 17 }, () => 'customers.list').join('%2C');
+    const input = encodeURIComponent(JSON.stringify(Object.fromEntries(Array.from({ length: 17 }, (_, i) => [i, { limit: 1 }]))));
+    expect((await fetch(`${url}/trpc/${encoded}?batch=1&input=${input}`, { headers })).status).toBe(400);
+    expect(await callsOf('customers', 'List')).toBe(before);
     const creates = Array.from({ length: 20 }, () => 'customers.create').join(',');
     const body = JSON.stringify(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [i, { name: `Batch ${i}` }])));
     const total = (await client.customers.list.query({ q: 'Batch ' })).total;

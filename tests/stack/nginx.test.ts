@@ -45,16 +45,16 @@ describe('nginx in front', () => {
     expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f]{32}$/);
   });
 
-  it('balances over both replicas', async () => {
-    const servedBy = new Set<string>();
-    await Promise.all(
-      Array.from({ length: 30 }, async () => {
-        const res = await rest(stack.url, 'GET', '/api/customers', { token });
-        expect(res.status).toBe(200);
-        servedBy.add(res.headers.get('x-served-by') ?? '');
-      }),
-    );
-    expect([...servedBy].sort()).toEqual(['bff-1', 'bff-2']);
+  it('keeps a client on one replica, and spreads clients over both', async () => {
+    const servedBy = async (address: string) => {
+      const res = await fetch(`${stack.url}/api/customers`, { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': address } });
+      expect(res.status).toBe(200);
+      return res.headers.get('x-served-by') ?? '';
+    };
+    const one = await Promise.all(Array.from({ length: 20 }, () => servedBy('10.88.0.1')));
+    expect(new Set(one).size).toBe(1);
+    const many = await Promise.all(Array.from({ length: 30 }, (_, i) => servedBy(`10.88.1.${i + 1}`)));
+    expect([...new Set(many)].sort()).toEqual(['bff-1', 'bff-2']);
   });
 
   it('sends security headers on pages and API answers, and compresses JSON', async () => {
@@ -230,7 +230,10 @@ describe('the API through nginx', () => {
     }
   });
 
-  it('loses no idempotent request while a replica is killed', async () => {
+  it('loses no idempotent request while the replica its client is kept on is killed', async () => {
+    // The replica this client's requests are kept on is the one to kill.
+    const victim = (await rest(stack.url, 'GET', '/api/customers?limit=5', { token })).headers.get('x-served-by') ?? '';
+    expect(victim).toMatch(/^bff-[12]$/);
     const failures: number[] = [];
     let done = 0;
     const load = Promise.all(
@@ -244,7 +247,7 @@ describe('the API through nginx', () => {
       }),
     );
     await new Promise((r) => setTimeout(r, 500));
-    stack.supervisor.signal('bff-1', 'SIGKILL');
+    stack.supervisor.signal(victim, 'SIGKILL');
     await load;
     expect(done).toBeGreaterThan(50);
     expect(failures).toEqual([]);

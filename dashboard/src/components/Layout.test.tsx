@@ -1,5 +1,5 @@
 import { createMemoryHistory, MemoryRouter, Route } from '@solidjs/router';
-import { render, screen, waitFor } from '@solidjs/testing-library';
+import { fireEvent, render, screen, waitFor } from '@solidjs/testing-library';
 import { QueryClientProvider } from '@tanstack/solid-query';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createQueryClient } from '../lib/query-client';
@@ -55,6 +55,16 @@ describe('the signed-in layout', () => {
     expect(await screen.findByText('Login page')).toBeTruthy();
     expect(trpc.orders.onChange.subscribe).not.toHaveBeenCalled();
     expect(loads).not.toHaveBeenCalled();
+  });
+
+  it('says so, with a retry, when the session cannot be asked', async () => {
+    const unavailable = apiError('SERVICE_UNAVAILABLE', 'auth service unavailable; try again', 503);
+    // The query client retries a 503 twice before it gives up.
+    for (let i = 0; i < 3; i++) vi.mocked(trpc.auth.session.query).mockRejectedValueOnce(unavailable);
+    vi.mocked(trpc.auth.session.query).mockResolvedValue({ user: { id: 'u1', username: 'alice', email: 'a@b.co', createdAt: '' } });
+    renderApp('/customers');
+    fireEvent.click(await screen.findByRole('button', { name: 'Try again' }, { timeout: 8_000 }));
+    expect(await screen.findByText('Customers page')).toBeTruthy();
   });
 
   it('a session that ends later (any 401) still sends the user to log in', async () => {

@@ -5,7 +5,7 @@ import { type Live, type LiveStatus, startLive } from '../lib/live';
 import { loaded, queries } from '../lib/queries';
 import { handleUnauthorized, loginPath, setUnauthorizedHandler } from '../lib/session';
 import { trpc } from '../lib/trpc';
-import { BlockSkeleton } from './States';
+import { BlockSkeleton, LoadError } from './States';
 import { Toasts } from './Toasts';
 
 /** The router's root: sends a signed-out user to the login page (and remembers where they were going). */
@@ -77,7 +77,15 @@ export function Protected(props: RouteSectionProps) {
       </a>
       <Header username={user()?.username} onLogout={() => live()?.stop()} />
       <main id="main" tabIndex={-1}>
-        <Show when={user()} fallback={<BlockSkeleton label="page" height="16rem" />}>
+        <Show
+          when={user()}
+          fallback={
+            // A session that could not be asked (the service unavailable) says so, with a way to try again.
+            <Show when={session.isError} fallback={<BlockSkeleton label="page" height="16rem" />}>
+              <LoadError message="Could not reach pdash to check your session." onRetry={() => void session.refetch()} />
+            </Show>
+          }
+        >
           <Suspense fallback={<BlockSkeleton label="page" height="16rem" />}>{props.children}</Suspense>
         </Show>
       </main>
