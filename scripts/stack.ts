@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { runMain } from '@pdash/backend-shared/main';
 import { ensureDashboardBuild } from '@pdash/dashboard/build';
 import { createClient } from './lib/client.js';
-import { ferretdbBinary, freePort } from './lib/infra.js';
+import { ferretdbBinary, freePort, PortTaken } from './lib/infra.js';
 import { renderNginxConfig } from './lib/nginx.js';
 import { type LogFormat, logFormatFrom, type ProcessSpec, Supervisor } from './lib/supervisor.js';
 import {
@@ -47,7 +47,23 @@ export interface StackOptions {
   dashboardRoot?: string;
 }
 
+/**
+ * Starts the stack. With picked ports, a port that another program took between the pick and the
+ * start (test files run side by side, each picking its own) means starting again on new ones.
+ */
 export async function startStack(options: StackOptions) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStackOnce(options);
+    } catch (err) {
+      const portTrouble = err instanceof PortTaken || /EADDRINUSE|before listening on/.test(String((err as Error)?.message));
+      if (!options.freePorts || !portTrouble || attempt >= 3) throw err;
+      options.log?.(`stack: ${(err as Error).message}; starting again on other ports`);
+    }
+  }
+}
+
+async function startStackOnce(options: StackOptions) {
   const { dataDir } = options;
   const pick = async (fixed: number) => (options.freePorts ? freePort() : fixed);
   const mongoPort = await pick(TOPOLOGY.mongo.port);

@@ -47,6 +47,19 @@ export async function freePort(): Promise<number> {
   }
 }
 
+/** Whether nothing listens on this loopback port right now. */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** Thrown when a port picked for a process is already someone else's (stack.ts picks again). */
+export class PortTaken extends Error {}
+
 export async function waitForPort(port: number, timeoutMs = 15_000, child?: ChildProcess) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { waitForPort } from './infra.js';
+import { PortTaken, portIsFree, waitForPort } from './infra.js';
 
 /**
  * Runs a set of processes like a tiny process manager: output prefixed with each one's name,
@@ -90,6 +90,8 @@ export class Supervisor {
   ) {}
 
   async start(spec: ProcessSpec) {
+    // Taken already (another program): waiting for the port would find that program, not this one.
+    if (spec.port && !(await portIsFree(spec.port))) throw new PortTaken(`port ${spec.port} for ${spec.name} is taken`);
     const color = COLORS[this.colorIndex++ % COLORS.length];
     const prefix = `\x1b[${color}m${spec.name.padEnd(12)}\x1b[0m| `;
     let restarts = 0;

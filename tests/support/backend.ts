@@ -32,30 +32,44 @@ export async function startBackend(services: ServiceName[], extraEnv: NodeJS.Pro
   const redis = await startRedis();
   const mongoUrl = inject('mongoUrl');
   const dbName = `test_${randomBytes(6).toString('hex')}`;
-  const ports = Object.fromEntries(await Promise.all(services.map(async (s) => [s, await freePort()] as const))) as Record<
-    ServiceName,
-    number
-  >;
-  const addr = (s: ServiceName) => `127.0.0.1:${ports[s] ?? 1}`;
   const keyDir = mkdtempSync(join(tmpdir(), 'pdash-test-keys-'));
-  const env: NodeJS.ProcessEnv = {
-    AUTH_KEY_FILE: join(keyDir, 'dev-signing-key.pem'),
-    MONGO_URL: mongoUrl,
-    MONGO_DB: dbName,
-    REDIS_URL: redis.url,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    CUSTOMERS_ADDR: addr('customers'),
-    SUPPLIERS_ADDR: addr('suppliers'),
-    ORDERS_ADDR: addr('orders'),
-    AUTH_ADDR: addr('auth'),
-    SHUTDOWN_GRACE_MS: '1000',
-    ...extraEnv,
-  };
   const running = new Map<ServiceName, RunningService>();
+  let ports = {} as Record<ServiceName, number>;
+  let env: NodeJS.ProcessEnv = {};
+  const addr = (s: ServiceName) => `127.0.0.1:${ports[s] ?? 1}`;
   const start = async (s: ServiceName) => {
     running.set(s, await STARTERS[s]({ ...env, GRPC_PORT: String(ports[s]) }));
   };
-  for (const s of services) await start(s);
+  // The ports are picked before the services bind them; another test file's process may take one
+  // meanwhile (each picks its own). Then every service here starts again on new ports.
+  for (let attempt = 1; ; attempt++) {
+    ports = Object.fromEntries(await Promise.all(services.map(async (s) => [s, await freePort()] as const))) as Record<ServiceName, number>;
+    env = {
+      AUTH_KEY_FILE: join(keyDir, 'dev-signing-key.pem'),
+      MONGO_URL: mongoUrl,
+      MONGO_DB: dbName,
+      REDIS_URL: redis.url,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      CUSTOMERS_ADDR: addr('customers'),
+      SUPPLIERS_ADDR: addr('suppliers'),
+      ORDERS_ADDR: addr('orders'),
+      AUTH_ADDR: addr('auth'),
+      SHUTDOWN_GRACE_MS: '1000',
+      ...extraEnv,
+    };
+    try {
+      for (const s of services) await start(s);
+      break;
+    } catch (err) {
+      await Promise.all([...running.values()].map((r) => r.shutdown()));
+      running.clear();
+      if (attempt >= 3 || !/EADDRINUSE/.test(String((err as Error)?.message))) {
+        await redis.stop();
+        rmSync(keyDir, { recursive: true, force: true });
+        throw err;
+      }
+    }
+  }
 
   const mongo = new MongoClient(mongoUrl);
   const db = mongo.db(dbName);

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import type { AppRouter } from '@pdash/bff';
 import { startBff } from '@pdash/bff/server';
 import { MAX_BATCH_CALLS } from '@pdash/contracts';
-import { freePort } from '@pdash/scripts/infra';
 import { BACKEND_SERVICES } from '@pdash/scripts/topology';
 import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, TRPCClientError } from '@trpc/client';
 import { EventSource } from 'eventsource';
@@ -11,10 +10,9 @@ import { type Backend, startBackend } from './backend.js';
 
 export type Bff = Awaited<ReturnType<typeof startBff>> & { url: string };
 
-/** A BFF replica in this process on a free port, in front of a test backend. */
+/** A BFF replica in this process on a port the kernel gives it (nothing to collide with), in front of a test backend. */
 export async function startTestBff(backend: Backend, env: NodeJS.ProcessEnv = {}): Promise<Bff> {
-  const port = await freePort();
-  const bff = await startBff({ ...backend.env, BFF_PORT: String(port), LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
+  const bff = await startBff({ ...backend.env, BFF_PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
   return { ...bff, url: `http://127.0.0.1:${bff.port}` };
 }
 
