@@ -1,5 +1,6 @@
 import type { Logger } from '@pdash/backend-shared/logger';
 import type { Redis } from '@pdash/backend-shared/redis';
+import { LocalWindows } from './local-windows.js';
 import { redisFailureReporter } from './redis-failures.js';
 
 /**
@@ -39,8 +40,6 @@ type RedisWithScripts = Redis & {
   authCountSuccess(keyCount: number, ...keys: string[]): Promise<number>;
 };
 
-const MAX_LOCAL_COUNTERS = 10_000;
-
 export interface LoginLimits {
   /** Failed attempts per account within the window. */
   maxFailures: number;
@@ -64,7 +63,7 @@ export interface LoginLimits {
  */
 export class LoginLimiter {
   private readonly redis: RedisWithScripts;
-  private readonly local: LocalCounters;
+  private readonly local: LocalWindows;
   private readonly failed: ReturnType<typeof redisFailureReporter>;
 
   constructor(
@@ -78,7 +77,7 @@ export class LoginLimiter {
       redis.defineCommand('authCountSuccess', { lua: COUNT_SUCCESS });
     }
     this.redis = redis as RedisWithScripts;
-    this.local = new LocalCounters(limits.windowSeconds * 1000);
+    this.local = new LocalWindows(limits.windowSeconds * 1000);
     this.failed = redisFailureReporter(redis, log, 'login attempts are limited per process');
   }
 
@@ -94,7 +93,7 @@ export class LoginLimiter {
       counts = await this.redis.authCountAttempt(keys.length, ...keys, this.limits.windowSeconds * 1000, addressMax);
     } catch (err) {
       this.failed('auth_login_attempt', err);
-      counts = this.local.count(keys, addressMax);
+      counts = this.countLocally(keys, addressMax);
     }
     // [account count, its ms left, address count, its ms left]
     let waitMs = 0;
@@ -103,9 +102,17 @@ export class LoginLimiter {
     return waitMs > 0 ? Math.ceil(waitMs / 1000) : undefined;
   }
 
+  /** What COUNT_ATTEMPT does, in this process while Redis is away. */
+  private countLocally([loginKey, addressKey]: string[], addressMax: number): number[] {
+    if (addressKey !== undefined && this.local.peek(addressKey)[0] >= addressMax)
+      return [...this.local.peek(loginKey!), ...this.local.add(addressKey)];
+    return [...this.local.add(loginKey!), ...(addressKey === undefined ? [] : this.local.add(addressKey))];
+  }
+
   async succeeded(login: string, address: string | undefined): Promise<void> {
     const keys = this.keys(login, address);
-    this.local.succeeded(keys);
+    this.local.delete(keys[0]!);
+    if (keys[1]) this.local.giveBack(keys[1]);
     try {
       await this.redis.authCountSuccess(keys.length, ...keys);
     } catch (err) {
@@ -118,51 +125,5 @@ export class LoginLimiter {
     const keys = [`${this.keyPrefix}auth:fail:user:${login}`];
     if (address) keys.push(`${this.keyPrefix}auth:fail:addr:${address}`);
     return keys;
-  }
-}
-
-/** The same counting in memory, for while Redis is unreachable. */
-class LocalCounters {
-  private readonly counters = new Map<string, { count: number; resetAt: number }>();
-
-  constructor(private readonly windowMs: number) {}
-
-  /** [count, remaining ms] for the account and the address, as the Redis script counts them. */
-  count([loginKey, addressKey]: string[], addressMax: number): number[] {
-    const now = Date.now();
-    if (addressKey !== undefined && (this.live(addressKey, now)?.count ?? 0) >= addressMax) {
-      const account = this.live(loginKey!, now);
-      return [account?.count ?? 0, account ? account.resetAt - now : -2, ...this.countOne(addressKey, now)];
-    }
-    return [loginKey!, addressKey].flatMap((key) => (key === undefined ? [] : this.countOne(key, now)));
-  }
-
-  private live(key: string, now: number) {
-    const counter = this.counters.get(key);
-    return counter && counter.resetAt > now ? counter : undefined;
-  }
-
-  private countOne(key: string, now: number): [number, number] {
-    let counter = this.live(key, now);
-    if (!counter) {
-      this.makeRoom(now);
-      counter = { count: 0, resetAt: now + this.windowMs };
-      this.counters.set(key, counter);
-    }
-    counter.count += 1;
-    return [counter.count, counter.resetAt - now];
-  }
-
-  succeeded([loginKey, addressKey]: string[]) {
-    if (loginKey) this.counters.delete(loginKey);
-    const address = addressKey === undefined ? undefined : this.counters.get(addressKey);
-    if (address && address.count > 0) address.count -= 1;
-  }
-
-  /** Bounded: expired counters go first; if all are live, the oldest (losing some counts beats growing without end). */
-  private makeRoom(now: number) {
-    if (this.counters.size < MAX_LOCAL_COUNTERS) return;
-    for (const [key, counter] of this.counters) if (counter.resetAt <= now) this.counters.delete(key);
-    if (this.counters.size >= MAX_LOCAL_COUNTERS) this.counters.delete(this.counters.keys().next().value as string);
   }
 }

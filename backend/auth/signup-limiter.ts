@@ -1,6 +1,7 @@
 import { failure, ServerError, Status } from '@pdash/backend-shared/errors';
 import type { Logger } from '@pdash/backend-shared/logger';
 import type { Redis } from '@pdash/backend-shared/redis';
+import { LocalWindows } from './local-windows.js';
 import { redisFailureReporter } from './redis-failures.js';
 
 /** Counts one attempt in a fixed window starting at the first; returns the count and ms left. */
@@ -40,7 +41,7 @@ export interface SignupLimits {
 export class SignupLimiter {
   private readonly redis: RedisWithCount;
   private readonly failed: ReturnType<typeof redisFailureReporter>;
-  private readonly local = new Map<string, { count: number; resetAt: number }>();
+  private readonly local: LocalWindows;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   /** Passwords hashed for sign-ups since start (tests: a caller that gave up is never hashed). */
@@ -57,6 +58,7 @@ export class SignupLimiter {
       redis.defineCommand('authRefundSignup', { lua: REFUND });
     }
     this.redis = redis as RedisWithCount;
+    this.local = new LocalWindows(limits.windowSeconds * 1000);
     this.failed = redisFailureReporter(redis, log, 'sign-ups are limited per process');
   }
 
@@ -75,7 +77,7 @@ export class SignupLimiter {
       [count, msLeft] = await this.redis.authCountSignup(1, key, windowMs);
     } catch (err) {
       this.failed('auth_signup_count', err);
-      [count, msLeft] = this.countLocally(key, windowMs);
+      [count, msLeft] = this.local.add(key);
     }
     if (count > this.limits.maxPerAddress) {
       await this.refund(address);
@@ -90,8 +92,7 @@ export class SignupLimiter {
   async refund(address: string | undefined) {
     if (!address) return;
     const key = this.keyOf(address);
-    const local = this.local.get(key);
-    if (local && local.count > 0) local.count--;
+    this.local.giveBack(key);
     await this.redis.authRefundSignup(1, key).catch((err: unknown) => this.failed('auth_signup_refund', err));
   }
 
@@ -132,17 +133,5 @@ export class SignupLimiter {
       if (next) next();
       else this.running--;
     }
-  }
-
-  private countLocally(key: string, windowMs: number): [number, number] {
-    const now = Date.now();
-    let counter = this.local.get(key);
-    if (!counter || counter.resetAt <= now) {
-      if (this.local.size >= 10_000) this.local.clear();
-      counter = { count: 0, resetAt: now + windowMs };
-      this.local.set(key, counter);
-    }
-    counter.count++;
-    return [counter.count, counter.resetAt - now];
   }
 }

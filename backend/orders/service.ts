@@ -3,7 +3,7 @@ import { parseId } from '@pdash/backend-shared/ids';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '@pdash/backend-shared/pagination';
 import { limitField } from '@pdash/backend-shared/validation';
 import type { VersionedRecords } from '@pdash/backend-shared/versioned';
-import { expectedVersion, totalCents } from '@pdash/contracts';
+import { expectedVersion, MAX_STATS_DAYS, totalCents } from '@pdash/contracts';
 import { type Order, OrderEventType, type OrdersServiceImplementation } from '@pdash/proto/orders/v1/orders';
 import { ObjectId } from 'mongodb';
 import { z } from 'zod';
@@ -22,7 +22,7 @@ const updateSchema = z.object({
 });
 const listSchema = z.object({ limit: limitField(DEFAULT_LIMIT, MAX_LIMIT), cursor: z.string().optional() });
 // Same rule as a page size: 0 (protobuf's "unset") means the default.
-const statsSchema = z.object({ days: limitField(30, 366) });
+const statsSchema = z.object({ days: limitField(30, MAX_STATS_DAYS) });
 
 const TOP_SUPPLIERS = 10;
 const DAY_MS = 86_400_000;
