@@ -16,6 +16,8 @@ export const ERROR_REASONS = {
   VERSION_CONFLICT: 'CONFLICT',
   /** A username or email that is already taken. */
   DUPLICATE: 'CONFLICT',
+  /** The change would leave no enabled admin. */
+  LAST_ADMIN: 'CONFLICT',
   /** Too many attempts; RetryInfo says when to try again. */
   RATE_LIMITED: 'TOO_MANY_REQUESTS',
 } as const;

@@ -1,4 +1,5 @@
 /** pdash's one source of rules: records, inputs and limits (docs/changing.md). */
+export * from './audit.js';
 export * from './auth.js';
 export * from './errors.js';
 export * from './orders.js';

@@ -31,7 +31,12 @@ async function main() {
   const supervisor = new Supervisor();
   const results: BenchResult[] = [];
   try {
-    for (const spec of backendSpecs({ mongoUrl: ferret.url, redisUrl: redisServer.url, ports, env: { LOG_LEVEL: 'warn' } })) {
+    for (const spec of backendSpecs({
+      mongoUrl: ferret.url,
+      redisUrl: redisServer.url,
+      ports,
+      env: { LOG_LEVEL: 'warn', SIGNUP_MODE: 'open' },
+    })) {
       await supervisor.start(spec);
     }
     const customers = createServiceClient(CustomersServiceDefinition, `127.0.0.1:${ports.customers}`).client;

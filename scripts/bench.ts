@@ -11,13 +11,19 @@ import autocannon from 'autocannon';
 import { type BenchResult, printTable, writeResults } from './lib/bench.js';
 import { createClient } from './lib/client.js';
 import { freePort } from './lib/infra.js';
-import { DEMO_USER, loginOrSignUp } from './seed.js';
+import { DEMO_ADMIN_ENV, DEMO_USER, loginOrSignUp } from './seed.js';
 import { startStack } from './stack.js';
 
 async function main() {
   const durationSeconds = Number(process.env.BENCH_DURATION_S ?? 10);
   const dataDir = mkdtempSync(join(tmpdir(), 'pdash-bench-'));
-  const stack = await startStack({ dataDir, port: await freePort(), freePorts: true, env: { LOG_LEVEL: 'warn' }, log: () => {} });
+  const stack = await startStack({
+    dataDir,
+    port: await freePort(),
+    freePorts: true,
+    env: { LOG_LEVEL: 'warn', ...DEMO_ADMIN_ENV },
+    log: () => {},
+  });
   const results: BenchResult[] = [];
   try {
     const token = await loginOrSignUp(stack.url, DEMO_USER);

@@ -11,6 +11,12 @@ import { TRPCClientError } from '@trpc/client';
 import { createClient, inBatches, type PdashClient, retryUnavailable } from './lib/client.js';
 
 export const DEMO_USER = { username: 'demo', email: 'demo@example.com', password: 'demo-password' };
+/** `npm start` makes the demo user the first admin (the auth service's ADMIN_*), unless ADMIN_* are set. */
+export const DEMO_ADMIN_ENV = {
+  ADMIN_USERNAME: DEMO_USER.username,
+  ADMIN_EMAIL: DEMO_USER.email,
+  ADMIN_PASSWORD: DEMO_USER.password,
+};
 
 const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Margaret', 'Ken', 'Frances', 'Niklaus', 'Radia', 'John'];
 const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Hamilton', 'Thompson', 'Allen', 'Wirth', 'Perlman', 'Backus'];
@@ -28,15 +34,26 @@ function random(seed: number) {
   };
 }
 
-/** Logs in, signing the user up first if there is no such user. Returns the access token. */
+/**
+ * Logs in; when there is no such user, signs it up first (possible with SIGNUP_MODE=open, or for
+ * the first admin, which the auth service makes itself). Returns the access token.
+ */
 export async function loginOrSignUp(baseUrl: string, user: { username: string; email: string; password: string }) {
   const client = createClient(baseUrl);
+  const login = () => client.auth.login.mutate({ username: user.username, password: user.password });
+  try {
+    return (await login()).accessToken;
+  } catch (err) {
+    if (!(err instanceof TRPCClientError && err.data?.code === 'UNAUTHORIZED')) throw err;
+  }
   try {
     await client.auth.signup.mutate(user);
   } catch (err) {
+    if (err instanceof TRPCClientError && err.data?.code === 'FORBIDDEN')
+      throw new Error(`${user.username} cannot log in, and sign-up here is by invitation: use an admin's account or an invitation`);
     if (!(err instanceof TRPCClientError && err.data?.code === 'CONFLICT')) throw err;
   }
-  return (await client.auth.login.mutate({ username: user.username, password: user.password })).accessToken;
+  return (await login()).accessToken;
 }
 
 export interface SeedCounts {

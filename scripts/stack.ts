@@ -25,7 +25,7 @@ import {
   TOPOLOGY,
   tsxProcess,
 } from './lib/topology.js';
-import { DEMO_USER, loginOrSignUp, seed } from './seed.js';
+import { DEMO_ADMIN_ENV, DEMO_USER, loginOrSignUp, seed } from './seed.js';
 
 const root = join(import.meta.dirname, '..');
 
@@ -171,7 +171,7 @@ async function waitForHealth(url: string, timeoutMs = 60_000) {
   throw new Error(`${url}/healthz did not answer 200 within ${timeoutMs} ms`);
 }
 
-/** The demo user, and a small data set on first start (when there are no customers yet). */
+/** The demo user (the first admin), and a small data set on first start (when there are no customers yet). */
 async function seedDemoData(url: string) {
   const token = await loginOrSignUp(url, DEMO_USER);
   const client = createClient(url, () => token);
@@ -194,11 +194,13 @@ runMain(import.meta.url, 'pdash', async () => {
     mongoUrl: process.env.MONGO_URL,
     redisUrl: process.env.REDIS_URL,
     logFormat,
+    // The demo user is the first admin, unless ADMIN_* name another.
+    env: process.env.ADMIN_USERNAME ? {} : DEMO_ADMIN_ENV,
   });
   try {
     const seeded = await seedDemoData(stack.url);
     console.log(`\npdash is up: ${stack.url}  (API docs: ${stack.url}/api/docs)`);
-    console.log(`demo login: ${DEMO_USER.username} / ${DEMO_USER.password}${seeded ? ' (demo data seeded)' : ''}\n`);
+    console.log(`demo login (admin): ${DEMO_USER.username} / ${DEMO_USER.password}${seeded ? ' (demo data seeded)' : ''}\n`);
   } catch (err) {
     await stack.stop();
     throw err;

@@ -28,6 +28,9 @@ describe('SignUp', () => {
       id: expect.stringMatching(/^[0-9a-f]{24}$/),
       username: fields.username,
       email: fields.email,
+      // SIGNUP_MODE=open in tests (tests/support/backend.ts): a sign-up without an invitation is a viewer.
+      role: 'viewer',
+      disabled: false,
       createdAt: expect.any(String),
     });
     expect(Math.abs(Date.parse(user!.createdAt!) - Date.now())).toBeLessThan(10_000);
@@ -140,6 +143,7 @@ describe('LogIn', () => {
       expect(claims).toEqual({
         sub: user!.id,
         username: fields.username,
+        role: 'viewer',
         jti: expect.stringMatching(/^[\w-]{22}$/),
         iat: expect.any(Number),
         exp: claims.iat! + 900,
@@ -153,6 +157,7 @@ describe('LogIn', () => {
         userId: user!.id,
         username: fields.username,
         expiresAt: session.expiresAt,
+        role: 'viewer',
       });
     }
   });

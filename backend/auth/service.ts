@@ -1,9 +1,29 @@
-import { failure, notFound, parseRequest, Status } from '@pdash/backend-shared/errors';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { actorOf } from '@pdash/backend-shared/audit';
+import type { Claims } from '@pdash/backend-shared/claims';
+import { failure, notFound, parseRequest, ServerError, Status } from '@pdash/backend-shared/errors';
 import { parseId } from '@pdash/backend-shared/ids';
 import type { Logger } from '@pdash/backend-shared/logger';
-import { email, newPassword, secret, text, username } from '@pdash/contracts';
+import { DEFAULT_LIMIT, MAX_LIMIT } from '@pdash/backend-shared/pagination';
+import { limitField } from '@pdash/backend-shared/validation';
+import {
+  AUDIT_ENTITIES,
+  cursor,
+  email,
+  INVITE_HOURS,
+  newPassword,
+  objectId,
+  role,
+  type SignupMode,
+  secret,
+  text,
+  username,
+} from '@pdash/contracts';
 import type { AuthServiceImplementation, User } from '@pdash/proto/auth/v1/auth';
+import type { CallContext } from 'nice-grpc';
 import { z } from 'zod';
+import type { History } from './history.js';
+import type { InviteStore } from './invites.js';
 import type { LoginLimiter } from './login-limiter.js';
 import { hashPassword, type PasswordVerifier } from './passwords.js';
 import type { RevocationList } from './revocations.js';
@@ -11,7 +31,32 @@ import type { SignupLimiter } from './signup-limiter.js';
 import { toUser, type UserStore } from './store.js';
 import { type AccessTokens, unauthenticated } from './tokens.js';
 
-const signUpSchema = z.object({ username, email, password: newPassword, clientAddress: text(100).optional() });
+const signUpSchema = z.object({
+  username,
+  email,
+  password: newPassword,
+  clientAddress: text(100).optional(),
+  inviteCode: z.string().max(200, 'is not a valid invitation code').optional(),
+});
+const inviteSchema = z.object({
+  role,
+  email: email.optional(),
+  // 0 (protobuf's "unset") means the default.
+  expiresInHours: limitField(INVITE_HOURS.default, INVITE_HOURS.max),
+});
+const listUsersSchema = z.object({ q: text(200).optional(), limit: limitField(DEFAULT_LIMIT, MAX_LIMIT), cursor: cursor.optional() });
+const updateUserSchema = z.object({ id: objectId, role: role.optional(), disabled: z.boolean().optional() });
+const listAuditSchema = z.object({
+  entity: z.enum(AUDIT_ENTITIES).optional(),
+  entityId: z
+    .string()
+    .regex(/^[0-9a-fA-F]{24}$/, 'must be a 24-character hex id')
+    .optional(),
+  actorId: objectId.optional(),
+  limit: limitField(DEFAULT_LIMIT, MAX_LIMIT),
+  cursor: cursor.optional(),
+  includeUsers: z.boolean(),
+});
 const logInSchema = z.object({
   login: text(254).toLowerCase().min(1, 'must not be empty'),
   password: secret(128).refine((value) => value.length > 0, 'must not be empty'),
@@ -21,9 +66,19 @@ const logInSchema = z.object({
 /** The same answer for an unknown user and a wrong password, so neither tells which it was. */
 const INVALID_LOGIN = 'invalid username or password';
 
-/** Accounts, passwords and access tokens. */
+const INVALID_INVITE = 'inviteCode: invalid, already used or expired; ask an admin for a new invitation';
+/** How long users.update waits for another one changing accounts before it says busy. */
+const ADMIN_LOCK_ROUNDS = 80;
+const ADMIN_LOCK_WAIT_MS = 25;
+
+/** Accounts, roles, invitations, passwords and access tokens; and the reading of the history. */
 export function createAuthService(deps: {
   store: UserStore;
+  invites: InviteStore;
+  history: History;
+  /** Held while an account's role or state changes: "the last enabled admin stays" needs one at a time. */
+  adminLock: Claims;
+  signupMode: SignupMode;
   verifyPassword: PasswordVerifier;
   tokens: AccessTokens;
   revocations: RevocationList;
@@ -31,7 +86,7 @@ export function createAuthService(deps: {
   signups: SignupLimiter;
   log: Logger;
 }): AuthServiceImplementation {
-  const { store, verifyPassword, tokens, revocations, limiter, signups, log } = deps;
+  const { store, invites, history, adminLock, signupMode, verifyPassword, tokens, revocations, limiter, signups, log } = deps;
   /** Sign-ups being written, by `username:<name>` and `email:<address>`: the user they create. */
   const signUpsInFlight = new Map<string, Promise<User>>();
   const firstInFlight = (keys: string[]) => keys.map((key) => signUpsInFlight.get(key)).find((p) => p !== undefined);
@@ -58,17 +113,32 @@ export function createAuthService(deps: {
         // Only a sign-up that will hash counts against its address; the hash waits its turn and
         // is never made for a caller that gave up meanwhile (signup-limiter.ts).
         const address = fields.clientAddress || undefined;
-        await signups.count(address);
+        if (signupMode === 'invite' && !fields.inviteCode)
+          throw new ServerError(Status.PERMISSION_DENIED, 'inviteCode: required; sign-up is by invitation (ask an admin)');
+        const invite = fields.inviteCode ? await invites.use(fields.inviteCode) : undefined;
+        if (fields.inviteCode && !invite) throw new ServerError(Status.PERMISSION_DENIED, INVALID_INVITE);
+        // A sign-up that makes no account gives its count and its invitation back.
+        const giveBack = async () => {
+          await signups.refund(address);
+          if (invite) await invites.giveBack(invite.id);
+        };
+        await signups.count(address).catch(async (err) => {
+          if (invite) await invites.giveBack(invite.id);
+          throw err;
+        });
         let result: Awaited<ReturnType<typeof store.create>>;
         try {
           const passwordHash = await signups.hash(context.signal, () => hashPassword(fields.password));
-          result = await store.create({ username: fields.username, email: fields.email, passwordHash });
+          result = await store.create(
+            { username: fields.username, email: fields.email, passwordHash, role: invite?.role ?? 'viewer' },
+            { invite: invite?.id.toHexString() },
+          );
         } catch (err) {
-          await signups.refund(address);
+          await giveBack();
           throw err;
         }
         if ('taken' in result) {
-          await signups.refund(address);
+          await giveBack();
           throw failure(
             Status.ALREADY_EXISTS,
             'DUPLICATE',
@@ -106,15 +176,24 @@ export function createAuthService(deps: {
         throw unauthenticated(INVALID_LOGIN);
       }
       await limiter.succeeded(limitKey, address);
-      const { token, claims } = await tokens.issue({ id: user._id.toHexString(), username: user.username });
+      // Told only to whoever knows the password: a guesser learns nothing about the account.
+      if (user.disabled) throw unauthenticated('account: disabled; ask an admin');
+      const { token, claims } = await tokens.issue({ id: user._id.toHexString(), username: user.username, role: toUser(user).role });
       log.info({ userId: claims.userId, jti: claims.jti }, 'logged in');
       return { accessToken: token, expiresAt: claims.expiresAt.toISOString(), user: toUser(user) };
     },
 
+    /**
+     * The role and state are read from the account, not the token: a change applies to tokens
+     * already issued (the BFF trusts an answer for at most 5 s).
+     */
     async verifyToken({ token }) {
       const claims = await tokens.verify(token);
-      if (await revocations.isRevoked(claims.jti)) throw unauthenticated('token revoked');
-      return { userId: claims.userId, username: claims.username, expiresAt: claims.expiresAt.toISOString() };
+      const [revoked, user] = await Promise.all([revocations.isRevoked(claims.jti), store.getDoc(parseId(claims.userId))]);
+      if (revoked) throw unauthenticated('token revoked');
+      if (!user) throw unauthenticated('token: no such account');
+      if (user.disabled) throw unauthenticated('account disabled');
+      return { userId: claims.userId, username: user.username, expiresAt: claims.expiresAt.toISOString(), role: toUser(user).role };
     },
 
     /** Idempotent: revoking a revoked (but otherwise valid) token succeeds again. */
@@ -130,5 +209,64 @@ export function createAuthService(deps: {
       if (!user) throw notFound(`no user ${id}`);
       return user;
     },
+
+    async createInvite(request, context) {
+      const actor = await requireAdmin(context);
+      const fields = parseRequest(inviteSchema, request);
+      const invite = await invites.create(fields, actor);
+      log.info({ inviteRole: invite.role, by: actor.username }, 'invitation made');
+      return { ...invite, expiresAt: invite.expiresAt.toISOString() };
+    },
+
+    async listUsers(request, context) {
+      await requireAdmin(context);
+      return store.list(parseRequest(listUsersSchema, request));
+    },
+
+    async updateUser(request, context) {
+      const actor = await requireAdmin(context);
+      const { id, ...changes } = parseRequest(updateUserSchema, request);
+      const objectId = parseId(id);
+      return withAdminLock(async () => {
+        const before = await store.getDoc(objectId);
+        if (!before) throw notFound(`no user ${id}`);
+        const after = { ...toUser(before), ...changes };
+        const staysEnabledAdmin = after.role === 'admin' && !after.disabled;
+        if (toUser(before).role === 'admin' && !before.disabled && !staysEnabledAdmin && !(await store.hasOtherEnabledAdmin(objectId)))
+          throw failure(Status.FAILED_PRECONDITION, 'LAST_ADMIN', `user ${id} is the last enabled admin; make another admin first`);
+        const user = await store.update(before, changes, actor);
+        if (!user) throw notFound(`no user ${id}`);
+        log.info({ userId: id, changes, by: actor.username }, 'user updated');
+        return user;
+      });
+    },
+
+    async listAudit(request) {
+      return history.list(parseRequest(listAuditSchema, request));
+    },
   };
+
+  /** The calling admin (the BFF checked the role too; this service does not take it on trust). */
+  async function requireAdmin(context: CallContext) {
+    const actor = actorOf(context.metadata);
+    const doc = actor ? await store.getDoc(parseId(actor.id)) : undefined;
+    if (!actor || !doc || doc.disabled || toUser(doc).role !== 'admin')
+      throw new ServerError(Status.PERMISSION_DENIED, 'role: admin needed');
+    return actor;
+  }
+
+  async function withAdminLock<T>(work: () => Promise<T>): Promise<T> {
+    for (let round = 0; round < ADMIN_LOCK_ROUNDS; round++) {
+      const at = await adminLock.takeAt('accounts');
+      if (at) {
+        try {
+          return await work();
+        } finally {
+          await adminLock.releaseEventually('accounts', { at });
+        }
+      }
+      await sleep(ADMIN_LOCK_WAIT_MS);
+    }
+    throw new ServerError(Status.UNAVAILABLE, 'accounts are being changed by another admin; try again');
+  }
 }

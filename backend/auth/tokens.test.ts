@@ -97,7 +97,7 @@ describe('VerifyToken', () => {
   it('accepts a genuine token, including one made outside the service with its key', async () => {
     const token = await sign(claims());
     const verified = await backend.auth.verifyToken({ token });
-    expect(verified).toEqual({ userId, username, expiresAt: new Date(decodeJwt(token).exp! * 1000).toISOString() });
+    expect(verified).toEqual({ userId, username, expiresAt: new Date(decodeJwt(token).exp! * 1000).toISOString(), role: 'viewer' });
   });
 
   it('accepts a token within the clock tolerance', async () => {

@@ -36,11 +36,12 @@ export class AccessTokens {
     private readonly options: { issuer: string; audience: string; ttlSeconds: number },
   ) {}
 
-  async issue(user: { id: string; username: string }): Promise<{ token: string; claims: TokenClaims }> {
+  /** `role` goes in the token as it is at login; what counts is the account's role when the token is checked. */
+  async issue(user: { id: string; username: string; role: string }): Promise<{ token: string; claims: TokenClaims }> {
     const issuedAt = Math.floor(Date.now() / 1000);
     const expiresAt = issuedAt + this.options.ttlSeconds;
     const jti = randomBytes(16).toString('base64url');
-    const token = await new SignJWT({ username: user.username })
+    const token = await new SignJWT({ username: user.username, role: user.role })
       .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' })
       .setSubject(user.id)
       .setJti(jti)

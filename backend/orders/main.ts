@@ -28,8 +28,9 @@ export function startOrdersService(env: NodeJS.ProcessEnv = process.env) {
     config,
     port: config.GRPC_PORT,
     async setup({ db, redis, log, stopping }) {
-      const store = new OrdersStore(db);
+      const store = new OrdersStore(db, log);
       await store.ensureIndexes();
+      const stopRecovery = store.trail.startRecovery();
       const events = new OrderEventLog({
         redis,
         reader: createRedis(config.REDIS_URL, log, { name: 'pdash-orders-events', commandTimeout: READ_BLOCK_MS + 1_000 }),
@@ -50,6 +51,7 @@ export function startOrdersService(env: NodeJS.ProcessEnv = process.env) {
         names: [OrdersServiceDefinition.fullName],
         register: (server) => server.add(OrdersServiceDefinition, service),
         close: async () => {
+          await stopRecovery();
           customers.close();
           suppliers.close();
           await events.close();

@@ -175,7 +175,7 @@ describe('pending orders', () => {
     // The process stalls past the TTL: age its pending mark as time would.
     await orders().updateOne({ _id: doc._id }, { $set: { pendingSince: longAgo() } });
     expect(await store.countReferences('customerId', new ObjectId(id))).toEqual({ count: 0, pending: 0 });
-    expect(await store.confirm(doc._id)).toBe(false);
+    expect(await store.confirm(doc, null)).toBe(false);
     expect(await orders().countDocuments({ _id: doc._id })).toBe(0);
   });
 });

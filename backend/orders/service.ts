@@ -1,3 +1,4 @@
+import { type Actor, actorOf } from '@pdash/backend-shared/audit';
 import { invalidArgument, notFound, parseRequest, ServerError, Status, versionConflict, writeConflict } from '@pdash/backend-shared/errors';
 import { parseId } from '@pdash/backend-shared/ids';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '@pdash/backend-shared/pagination';
@@ -92,35 +93,29 @@ export function createOrdersService(deps: {
     return undefined;
   }
 
-  /** The order, or NOT_FOUND. */
-  async function current(id: string, objectId: ObjectId) {
-    const doc = await store.get(objectId);
-    if (!doc) throw missing(id);
-    return doc;
-  }
-
   /** An update that names references: they are recorded as pending before they are checked (see store.ts). */
   async function updateReferences(
     objectId: ObjectId,
     request: { customerId?: string; supplierId?: string },
     refs: Pick<OrderChanges, 'customerId' | 'supplierId'>,
     changes: OrderChanges,
-    expectedVersion: number | undefined,
+    before: OrderDoc,
     deadline: { inTime(): boolean },
+    actor: Actor | null,
   ): Promise<OrderDoc | null> {
     const reservation = await store.reserveRefs(objectId, refs);
     if (!reservation) return null;
-    const { before, token } = reservation;
+    const { token } = reservation;
     let doc: OrderDoc | null = null;
     try {
       // A reference the order already has needs no check: that record cannot be deleted under it.
       await parties.ensureReferable({
-        customerId: refs.customerId?.equals(before.customerId) ? undefined : request.customerId,
-        supplierId: refs.supplierId?.equals(before.supplierId) ? undefined : request.supplierId,
+        customerId: refs.customerId?.equals(reservation.before.customerId) ? undefined : request.customerId,
+        supplierId: refs.supplierId?.equals(reservation.before.supplierId) ? undefined : request.supplierId,
       });
       // The checks took round trips: the write goes only while the version claim still holds.
       if (!deadline.inTime()) throw new ServerError(Status.UNAVAILABLE, `order ${objectId.toHexString()} is busy; try again`);
-      doc = await store.update(objectId, changes, { expectedVersion, token });
+      doc = await store.update(objectId, changes, { before, token, actor });
       return doc;
     } finally {
       // The update clears the reservation; it is left only when the check or the update failed.
@@ -129,7 +124,7 @@ export function createOrdersService(deps: {
   }
 
   return {
-    async create(request) {
+    async create(request, context) {
       const fields: CreateFields = {
         customerId: parseId(request.customerId, 'customerId'),
         supplierId: parseId(request.supplierId, 'supplierId'),
@@ -166,7 +161,7 @@ export function createOrdersService(deps: {
         await releaseKey();
         throw err;
       }
-      if (!(await store.confirm(doc._id))) {
+      if (!(await store.confirm(doc, actorOf(context.metadata)))) {
         await releaseKey();
         throw new ServerError(Status.UNAVAILABLE, 'the order took too long to create; try again');
       }
@@ -190,7 +185,8 @@ export function createOrdersService(deps: {
       return page;
     },
 
-    async update(request) {
+    async update(request, context) {
+      const actor = actorOf(context.metadata);
       const objectId = parseId(request.id);
       const refs: Pick<OrderChanges, 'customerId' | 'supplierId'> = {};
       if (request.customerId !== undefined) refs.customerId = parseId(request.customerId, 'customerId');
@@ -207,8 +203,8 @@ export function createOrdersService(deps: {
         read: () => store.get(objectId),
         write: (before, deadline) =>
           refs.customerId || refs.supplierId
-            ? updateReferences(objectId, request, refs, changes, before.version, deadline)
-            : store.update(objectId, changes, { expectedVersion: before.version }),
+            ? updateReferences(objectId, request, refs, changes, before, deadline, actor)
+            : store.update(objectId, changes, { before, actor }),
       });
       if (outcome.status === 'missing') throw missing(request.id);
       if (outcome.status === 'busy') throw new ServerError(Status.UNAVAILABLE, `order ${request.id} is busy; try again`);
@@ -222,12 +218,16 @@ export function createOrdersService(deps: {
       return order;
     },
 
-    async delete({ id }) {
+    /** Under the order's next version claim, like an update: no update lands between the read and the removal. */
+    async delete({ id }, context) {
       const objectId = parseId(id);
-      await current(id, objectId);
-      const doc = await store.remove(objectId);
-      if (!doc) throw missing(id);
-      await events.publish(OrderEventType.ORDER_EVENT_TYPE_DELETED, toOrder(doc), store.countOrders());
+      const outcome = await versions.update(objectId.toHexString(), {
+        read: () => store.get(objectId),
+        write: (before) => store.remove(before, actorOf(context.metadata)),
+      });
+      if (outcome.status === 'missing') throw missing(id);
+      if (outcome.status !== 'updated') throw new ServerError(Status.UNAVAILABLE, `order ${id} is busy; try again`);
+      await events.publish(OrderEventType.ORDER_EVENT_TYPE_DELETED, toOrder(outcome.record), store.countOrders());
       return { id };
     },
 

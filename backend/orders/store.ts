@@ -1,5 +1,8 @@
+import { type Actor, type AuditDoc, AuditTrail, auditEntry } from '@pdash/backend-shared/audit';
+import type { Logger } from '@pdash/backend-shared/logger';
 import { collectionCount } from '@pdash/backend-shared/mongo';
 import { decodeCursor, encodeCursor, pageFilter } from '@pdash/backend-shared/pagination';
+import { type AuditChanges, diffChanges, fieldsAs } from '@pdash/contracts';
 import type { DayStats, Order } from '@pdash/proto/orders/v1/orders';
 import { type Collection, type Db, type Document, type Filter, ObjectId } from 'mongodb';
 
@@ -90,12 +93,33 @@ export function toOrder(doc: OrderDoc): Order {
   };
 }
 
-/** The MongoDB side of orders: the `orders` collection, nothing else. */
+/** The fields an order's history entries name. */
+const HISTORY_FIELDS = ['customerId', 'supplierId', 'totalCents'] as const;
+const historyValues = (doc: Pick<OrderDoc, (typeof HISTORY_FIELDS)[number]>) => ({
+  customerId: doc.customerId.toHexString(),
+  supplierId: doc.supplierId.toHexString(),
+  totalCents: doc.totalCents,
+});
+
+/** The MongoDB side of orders: the `orders` collection (and its history, @pdash/backend-shared/audit). */
 export class OrdersStore {
   readonly collection: Collection<OrderDoc>;
+  readonly trail: AuditTrail;
 
-  constructor(db: Db) {
+  constructor(db: Db, log?: Logger) {
     this.collection = db.collection<OrderDoc>('orders');
+    this.trail = new AuditTrail(db, this.collection, log);
+  }
+
+  private entry(
+    id: ObjectId,
+    step: string,
+    at: Date,
+    actor: Actor | null,
+    action: 'created' | 'updated' | 'deleted',
+    changes: AuditChanges,
+  ) {
+    return auditEntry({ step, at, actor, action, entity: 'order', entityId: id.toHexString(), changes });
   }
 
   async ensureIndexes() {
@@ -122,9 +146,18 @@ export class OrdersStore {
     return doc;
   }
 
-  /** Makes a pending order visible; false when Count removed it as abandoned in the meantime. */
-  async confirm(id: ObjectId): Promise<boolean> {
-    return (await this.collection.updateOne({ _id: id }, { $unset: { pendingSince: '' } })).matchedCount > 0;
+  /**
+   * Makes a pending order visible, its history entry with it; false when Count removed it as
+   * abandoned in the meantime.
+   */
+  async confirm(doc: OrderDoc, actor: Actor | null): Promise<boolean> {
+    const entry = this.entry(doc._id, 'v1', doc.createdAt, actor, 'created', fieldsAs('to', historyValues(doc), HISTORY_FIELDS));
+    await this.trail.announce(entry, doc._id);
+    const confirmed =
+      (await this.collection.updateOne({ _id: doc._id }, { $unset: { pendingSince: '' }, $set: this.trail.pending(entry) })).matchedCount >
+      0;
+    if (confirmed) await this.trail.deliver(entry, doc._id);
+    return confirmed;
   }
 
   /** Removes a pending order whose references did not check out (only its create knows its id). */
@@ -201,20 +234,46 @@ export class OrdersStore {
    * FerretDB 1.x does not make the filter atomic with the write: the service claims the version
    * first (the storage protocol, backend/shared/versioned.ts), so only one update at a time gets here per order.
    */
-  async update(id: ObjectId, changes: OrderChanges, options: { expectedVersion?: number; token?: ObjectId } = {}) {
-    const filter: Filter<OrderDoc> = { _id: id };
-    if (options.expectedVersion !== undefined) filter.version = options.expectedVersion;
+  async update(id: ObjectId, changes: OrderChanges, options: { before: OrderDoc; token?: ObjectId; actor: Actor | null }) {
+    const { before } = options;
+    const filter: Filter<OrderDoc> = { _id: id, version: before.version };
     if (options.token) filter['pendingRefs.token'] = options.token;
-    return this.collection.findOneAndUpdate(
+    const updatedAt = new Date();
+    const changed = diffChanges(historyValues(before), historyValues({ ...before, ...changes }), HISTORY_FIELDS);
+    const entry = this.entry(id, `v${before.version + 1}`, updatedAt, options.actor, 'updated', changed);
+    await this.trail.announce(entry, id);
+    const doc = await this.collection.findOneAndUpdate(
       filter,
-      { $set: { ...changes, updatedAt: new Date() }, $inc: { version: 1 }, ...(options.token ? { $unset: { pendingRefs: '' } } : {}) },
+      {
+        $set: { ...changes, updatedAt, ...this.trail.pending(entry) },
+        $inc: { version: 1 },
+        ...(options.token ? { $unset: { pendingRefs: '' } } : {}),
+      },
       { returnDocument: 'after' },
     );
+    if (doc) await this.trail.deliver(entry, id);
+    return doc;
   }
 
-  /** Deletes a visible order, returning it as it was, or null when it is gone. */
-  async remove(id: ObjectId) {
-    return this.collection.findOneAndDelete({ _id: id });
+  /**
+   * Deletes a visible order (read as `before`, under its next version claim, so no update lands
+   * meanwhile): the history entries it still holds are delivered first. Returns the order as it
+   * was, or null when it is gone.
+   */
+  async remove(before: OrderDoc, actor: Actor | null) {
+    await this.trail.flush(before);
+    const entry: AuditDoc = this.entry(
+      before._id,
+      'deleted',
+      new Date(),
+      actor,
+      'deleted',
+      fieldsAs('from', historyValues(before), HISTORY_FIELDS),
+    );
+    await this.trail.announce(entry, before._id, 'delete');
+    const doc = await this.collection.findOneAndDelete({ _id: before._id });
+    if (doc) await this.trail.deliver(entry, before._id, 'delete');
+    return doc;
   }
 
   /**

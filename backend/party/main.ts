@@ -32,8 +32,9 @@ export function startPartyService(collection: keyof typeof KINDS, env: NodeJS.Pr
     config,
     port: config.GRPC_PORT,
     async setup({ db, redis, log }) {
-      const store = new PartyStore(db, collection);
+      const store = new PartyStore(db, collection, { log });
       await store.ensureIndexes();
+      const stopRecovery = store.trail.startRecovery();
       const cache = new RecordCache<Party>(redis, collection, config.CACHE_TTL_SECONDS, log, config.REDIS_PREFIX);
       const orders = createServiceClient(OrdersServiceDefinition, config.ORDERS_ADDR);
       const service = createPartyService({
@@ -45,7 +46,10 @@ export function startPartyService(collection: keyof typeof KINDS, env: NodeJS.Pr
       return {
         names: [definition.fullName],
         register: (server) => server.add(definition, service),
-        close: async () => orders.close(),
+        close: async () => {
+          await stopRecovery();
+          orders.close();
+        },
       };
     },
   });

@@ -204,7 +204,9 @@ describe('update whose caller gave up', () => {
   it('is not written, and leaves no claim behind', async () => {
     const store = new PartyStore(backend.db, 'customers');
     const c = await backend.customers.create({ name: 'Abandoned update' });
-    await expect(store.update(new ObjectId(c.id), { name: 'Too late' }, 1, AbortSignal.abort())).rejects.toMatchObject({
+    await expect(
+      store.update(new ObjectId(c.id), { name: 'Too late' }, { expectedVersion: 1, signal: AbortSignal.abort(), actor: null }),
+    ).rejects.toMatchObject({
       name: 'AbortError',
     });
     expect(await backend.customers.get({ id: c.id })).toMatchObject({ name: 'Abandoned update', version: 1 });
@@ -305,7 +307,7 @@ describe('delete', () => {
     const cacheRedis = new Redis(backend.redis.url);
     const service = createPartyService({
       kind: 'customer',
-      store: new PartyStore(backend.db, 'customers', { ...STORAGE_TIMING, deleteWithinMs: 50 }),
+      store: new PartyStore(backend.db, 'customers', { timing: { ...STORAGE_TIMING, deleteWithinMs: 50 } }),
       cache: new RecordCache<Party>(cacheRedis, 'customers', 300, createLogger('test', 'silent')),
       countReferences: async (id) => {
         await sleep(100);

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { actorOf } from '@pdash/backend-shared/audit';
 import type { RecordCache } from '@pdash/backend-shared/cache';
 import { failure, notFound, parseRequest, ServerError, Status, versionConflict, writeConflict } from '@pdash/backend-shared/errors';
 import { parseId } from '@pdash/backend-shared/ids';
@@ -46,8 +47,8 @@ export function createPartyService(deps: {
   const missing = (id: string) => notFound(`no ${kind} ${id}`);
 
   return {
-    async create(request) {
-      return store.create(parseRequest(createSchema, request));
+    async create(request, context) {
+      return store.create(parseRequest(createSchema, request), actorOf(context.metadata));
     },
 
     async get(request) {
@@ -77,7 +78,7 @@ export function createPartyService(deps: {
       const id = objectId.toHexString();
       const { expectedVersion, ...changes } = parseRequest(updateSchema, request);
       await cache.markWriting(id);
-      const outcome = await store.update(objectId, changes, expectedVersion, context.signal);
+      const outcome = await store.update(objectId, changes, { expectedVersion, signal: context.signal, actor: actorOf(context.metadata) });
       if (outcome.status === 'missing') throw missing(id);
       if (outcome.status === 'busy') throw new ServerError(Status.UNAVAILABLE, `${kind} ${id} is busy; try again`);
       if (outcome.status === 'conflict') {
@@ -93,7 +94,7 @@ export function createPartyService(deps: {
      * Mark, check, then delete or roll back: while the mark stands no new order may refer to the
      * record, so once no order refers to it the delete is safe (docs/design.md).
      */
-    async delete(request) {
+    async delete(request, context) {
       const objectId = parseId(request.id);
       const id = objectId.toHexString();
       const mark = await store.markDeleting(objectId);
@@ -110,7 +111,16 @@ export function createPartyService(deps: {
         if (!store.records.mayStillRemove(mark.at))
           throw new ServerError(Status.UNAVAILABLE, `${kind} ${id} took too long to delete; try again`);
         removing = true;
-        await store.remove(objectId, mark.at);
+        const removal = await store.remove(objectId, mark.at, actorOf(context.metadata));
+        if (removal !== 'removed') {
+          // Nothing was sent: the mark may go.
+          removing = false;
+          if (removal === 'missing') throw missing(id);
+          throw new ServerError(
+            Status.UNAVAILABLE,
+            `${kind} ${id} ${removal === 'late' ? 'took too long to delete' : 'is busy'}; try again`,
+          );
+        }
       } catch (err) {
         // Once the removal was sent, the mark stays (and goes stale): the removal may still land (a
         // timed-out call can), and reference checks rely on a record being gone before its mark is.

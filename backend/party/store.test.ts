@@ -34,7 +34,7 @@ afterAll(async () => {
 
 describe('batchGet for a reference check', () => {
   it('reads the deletion marks before it reads the records, never side by side', async () => {
-    const [a, b] = await Promise.all([store.create({ name: 'A' }), store.create({ name: 'B' })]);
+    const [a, b] = await Promise.all([store.create({ name: 'A' }, null), store.create({ name: 'B' }, null)]);
     const ids = [a, b].map((party) => new ObjectId(party.id));
     commands.length = 0;
     const found = await store.batchGet(ids, true);
@@ -47,7 +47,7 @@ describe('batchGet for a reference check', () => {
   });
 
   it('does not read a record at all when a delete has marked it', async () => {
-    const party = await store.create({ name: 'Going' });
+    const party = await store.create({ name: 'Going' }, null);
     const id = new ObjectId(party.id);
     expect(await store.markDeleting(id)).toMatchObject({ status: 'marked' });
     commands.length = 0;

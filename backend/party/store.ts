@@ -1,7 +1,9 @@
+import { type Actor, AuditTrail, auditEntry } from '@pdash/backend-shared/audit';
+import type { Logger } from '@pdash/backend-shared/logger';
 import { collectionCount, findByIds } from '@pdash/backend-shared/mongo';
 import { decodeCursor, encodeCursor, pageFilter } from '@pdash/backend-shared/pagination';
 import { type StorageTiming, type UpdateOutcome as StoreOutcome, VersionedRecords } from '@pdash/backend-shared/versioned';
-import { type OptionalPartyField, optionalPartyFields, type PartyValues, partyFieldNames } from '@pdash/contracts';
+import { diffChanges, fieldsAs, type OptionalPartyField, optionalPartyFields, type PartyValues, partyFieldNames } from '@pdash/contracts';
 import type { Party } from '@pdash/proto/common/v1/party';
 import { type Collection, type Db, ObjectId, type WithId } from 'mongodb';
 
@@ -40,22 +42,41 @@ function escapeRegex(text: string) {
 export class PartyStore {
   readonly collection: Collection<PartyDoc>;
   readonly records: VersionedRecords;
+  /** The history of these records (@pdash/backend-shared/audit): every write carries its entry. */
+  readonly trail: AuditTrail;
+  private readonly entity: 'customer' | 'supplier';
 
-  constructor(db: Db, name: string, timing?: StorageTiming) {
+  constructor(db: Db, name: 'customers' | 'suppliers', options: { timing?: StorageTiming; log?: Logger } = {}) {
     this.collection = db.collection<PartyDoc>(name);
-    this.records = new VersionedRecords(db, name, timing);
+    this.records = new VersionedRecords(db, name, options.timing);
+    this.trail = new AuditTrail(db, this.collection, options.log);
+    this.entity = name === 'customers' ? 'customer' : 'supplier';
   }
 
   async ensureIndexes() {
     await this.collection.createIndex({ createdAt: -1, _id: -1 }, { name: 'newest_first' });
   }
 
-  async create(fields: PartyValues): Promise<Party> {
+  async create(fields: PartyValues, actor: Actor | null): Promise<Party> {
     const now = new Date();
     const doc: PartyDoc = { _id: new ObjectId(), name: fields.name, createdAt: now, updatedAt: now, version: 1 };
     for (const field of optionalPartyFields) if (fields[field] !== undefined) doc[field] = fields[field];
-    await this.collection.insertOne(doc);
+    const entry = this.entry(doc._id, 'v1', now, actor, 'created', fieldsAs('to', doc, partyFieldNames));
+    await this.trail.announce(entry, doc._id);
+    await this.collection.insertOne({ ...doc, ...this.trail.pendingDoc(entry) });
+    await this.trail.deliver(entry, doc._id);
     return toParty(doc);
+  }
+
+  private entry(
+    id: ObjectId,
+    step: string,
+    at: Date,
+    actor: Actor | null,
+    action: 'created' | 'updated' | 'deleted',
+    changes: ReturnType<typeof diffChanges>,
+  ) {
+    return auditEntry({ step, at, actor, action, entity: this.entity, entityId: id.toHexString(), changes });
   }
 
   async get(id: ObjectId): Promise<Party | undefined> {
@@ -102,16 +123,28 @@ export class PartyStore {
    * two writers can never both produce version n + 1. With `expectedVersion` only that version may
    * be changed; without it, a lost race is retried.
    */
-  async update(id: ObjectId, changes: PartyChanges, expectedVersion?: number, signal?: AbortSignal): Promise<UpdateOutcome> {
+  async update(
+    id: ObjectId,
+    changes: PartyChanges,
+    options: { expectedVersion?: number; signal?: AbortSignal; actor: Actor | null },
+  ): Promise<UpdateOutcome> {
+    let entry: ReturnType<PartyStore['entry']> | undefined;
     const outcome = await this.records.update(id.toHexString(), {
-      expectedVersion,
+      expectedVersion: options.expectedVersion,
       read: () => this.collection.findOne({ _id: id }),
-      write: (current) => this.write(current, changes, signal),
+      write: async (current) => {
+        const written = await this.write(current, changes, options);
+        entry = written.entry;
+        return written.next;
+      },
     });
-    return outcome.status === 'updated' ? { status: 'updated', record: toParty(outcome.record) } : outcome;
+    if (outcome.status !== 'updated') return outcome;
+    if (entry) await this.trail.deliver(entry, id);
+    return { status: 'updated', record: toParty(outcome.record) };
   }
 
-  private async write(current: WithId<PartyDoc>, changes: PartyChanges, signal?: AbortSignal): Promise<WithId<PartyDoc>> {
+  private async write(current: WithId<PartyDoc>, changes: PartyChanges, options: { signal?: AbortSignal; actor: Actor | null }) {
+    const { signal } = options;
     const next: WithId<PartyDoc> = { ...current, updatedAt: new Date(), version: current.version + 1 };
     const set: Partial<PartyDoc> = { updatedAt: next.updatedAt, version: next.version };
     const unset: Record<string, ''> = {};
@@ -129,8 +162,14 @@ export class PartyStore {
     // started now, to land after that answer, surprise the caller's next read and make its retry
     // conflict. (One already under way still lands.)
     signal?.throwIfAborted();
-    await this.collection.updateOne({ _id: current._id }, { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) });
-    return next;
+    const changed = diffChanges(current, next, partyFieldNames);
+    const entry = this.entry(current._id, `v${next.version}`, next.updatedAt, options.actor, 'updated', changed);
+    await this.trail.announce(entry, current._id);
+    await this.collection.updateOne(
+      { _id: current._id },
+      { $set: { ...set, ...this.trail.pending(entry) }, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) },
+    );
+    return { next, entry };
   }
 
   /**
@@ -147,9 +186,37 @@ export class PartyStore {
     await this.records.unmarkDeleting(id.toHexString(), markedAt);
   }
 
-  /** The record goes first, its mark (taken at `markedAt`) after: reference checks rely on that order. */
-  async remove(id: ObjectId, markedAt: number) {
-    await this.collection.deleteOne({ _id: id });
+  /**
+   * The record goes first, its mark (taken at `markedAt`) after: reference checks rely on that
+   * order. The removal holds the record's next version claim (no update lands meanwhile), delivers
+   * the history entries the record still holds, and announces its own. `inTime` says whether
+   * the removal may still be sent (the delete's own deadline); false: nothing removed, 'late'.
+   */
+  async remove(id: ObjectId, markedAt: number, actor: Actor | null): Promise<'removed' | 'missing' | 'late' | 'busy'> {
+    let entry: ReturnType<PartyStore['entry']> | undefined;
+    const late = new Error('late');
+    const outcome = await this.records
+      .update(id.toHexString(), {
+        read: () => this.collection.findOne({ _id: id }),
+        write: async (current, deadline) => {
+          await this.trail.flush(current);
+          entry = this.entry(id, 'deleted', new Date(), actor, 'deleted', fieldsAs('from', current, partyFieldNames));
+          await this.trail.announce(entry, id, 'delete');
+          // Too late to send the removal: nothing is removed (the claim is freed, the error caught below).
+          if (!deadline.inTime() || !this.records.mayStillRemove(markedAt)) throw late;
+          await this.collection.deleteOne({ _id: id });
+          return current;
+        },
+      })
+      .catch((err: unknown) => {
+        if (err === late) return 'late' as const;
+        throw err;
+      });
+    if (outcome === 'late') return 'late';
+    if (outcome.status === 'missing') return 'missing';
+    if (outcome.status !== 'updated') return 'busy';
     await this.records.removed(id.toHexString(), markedAt);
+    if (entry) await this.trail.deliver(entry, id, 'delete');
+    return 'removed';
   }
 }

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
+import { isRole, type Role } from '@pdash/contracts';
 import type { Metadata } from 'nice-grpc';
 import type { Clients } from './clients.js';
 
 export interface SessionUser {
   id: string;
   username: string;
+  /** The account's role when the auth service last answered (at most VERIFIED_TTL_MS ago). */
+  role: Role;
   /** When the token stops being valid (ms since the epoch). */
   expiresAt: number;
 }
@@ -25,7 +28,8 @@ interface Entry {
 /**
  * Token verification, the hot path of every protected request: the auth service's VerifyToken,
  * remembered by this replica for a few seconds under a SHA-256 of the token (the map never holds a
- * token). A logout drops the entry here at once and elsewhere within VERIFIED_TTL_MS.
+ * token). A logout drops the entry here at once and elsewhere within VERIFIED_TTL_MS; a role change
+ * or a disable applies within VERIFIED_TTL_MS everywhere (the answer carries the account's state now).
  */
 export class TokenVerifier {
   private readonly entries = new Map<string, Entry>();
@@ -68,8 +72,8 @@ export class TokenVerifier {
     if (token.length > MAX_TOKEN_LENGTH) throw new TokenRefused('invalid token');
     const verified = await this.auth.verifyToken({ token }, { metadata });
     const expiresAt = verified.expiresAt ? Date.parse(verified.expiresAt) : Number.NaN;
-    if (!Number.isFinite(expiresAt)) throw new TokenRefused('invalid token');
-    return { id: verified.userId, username: verified.username, expiresAt };
+    if (!Number.isFinite(expiresAt) || !isRole(verified.role)) throw new TokenRefused('invalid token');
+    return { id: verified.userId, username: verified.username, role: verified.role, expiresAt };
   }
 
   /** Drops expired entries, then the oldest tenth if that was not enough (entries go in by age). */

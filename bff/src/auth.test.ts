@@ -1,6 +1,17 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Bff, newUser, randomAddress, rest, signedIn, startStack, startTestBff, trpcClient, trpcError } from '@pdash/testing/bff';
+import {
+  type Bff,
+  newUser,
+  randomAddress,
+  rest,
+  signedIn,
+  signUp,
+  startStack,
+  startTestBff,
+  trpcClient,
+  trpcError,
+} from '@pdash/testing/bff';
 import { importPKCS8, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { VERIFIED_TTL_MS } from './auth-cache.js';
@@ -43,6 +54,8 @@ describe('sign-up and login', () => {
       id: expect.stringMatching(/^[0-9a-f]{24}$/),
       username: fields.username,
       email: fields.email,
+      role: 'viewer', // SIGNUP_MODE=open here (tests/support/backend.ts); roles.test.ts tests invitations
+      disabled: false,
       createdAt: expect.any(String),
     });
     const byName = await anonymous.auth.login.mutate({ username: fields.username, password: fields.password });
@@ -196,7 +209,7 @@ describe('tokens', () => {
 describe('session cookie', () => {
   async function cookieLogin() {
     const fields = newUser();
-    await rest(url, 'POST', '/api/auth/signup', { body: fields });
+    await signUp(url, fields, 'editor');
     const response = await fetch(`${url}/trpc/auth.login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-real-ip': randomAddress() },

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  adminToken,
   type Bff,
   newUser,
   randomAddress,
@@ -302,6 +303,31 @@ describe('limits on live streams', () => {
       elsewhere.unsubscribe();
     }
   }, 20_000);
+
+  test("a disable or a demotion ends the user's streams within 10 s, on every replica", async () => {
+    const admin = trpcClient(stack.bff.url, { token: await adminToken(stack.bff.url) });
+    for (const change of [{ disabled: true }, { role: 'viewer' as const }]) {
+      const user = await signedIn(stack.bff.url, 'editor');
+      const here = subscribe(trpcClient(stack.bff.url, { token: user.accessToken }));
+      const elsewhere = subscribe(trpcClient(other.url, { token: user.accessToken }));
+      try {
+        await warmUp(here, client);
+        await warmUp(elsewhere, client);
+        const changed = Date.now();
+        await admin.users.update.mutate({ id: user.user.id, ...change });
+        for (const subscription of [here, elsewhere]) {
+          while (!subscription.errors.length && !subscription.states.some((s) => s.code === 'UNAUTHORIZED')) {
+            if (Date.now() - changed > 12_000) throw new Error(`the stream did not end after ${JSON.stringify(change)}`);
+            await sleep(50);
+          }
+          expect(Date.now() - changed).toBeLessThan(10_500);
+        }
+      } finally {
+        here.unsubscribe();
+        elsewhere.unsubscribe();
+      }
+    }
+  }, 40_000);
 
   test('a lastEventId older than the replay window (or from the future) gets a reset, then the live feed from now', async () => {
     for (const lastEventId of ['0-0', `${Date.now() - 6 * 60_000}-0`, `${Date.now() + 3_600_000}-0`]) {

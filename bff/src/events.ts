@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@pdash/backend-shared/logger';
 import type { OrderRecord } from '@pdash/contracts';
+import { roleAllows } from '@pdash/contracts';
 import { type OrderEvent, OrderEventType } from '@pdash/proto/orders/v1/orders';
 import { TRPCError, tracked } from '@trpc/server';
 import { isAbortError } from 'abort-controller-x';
@@ -114,15 +115,22 @@ export class OrderFeed {
   }
 
   /**
-   * Ends the stream when its token stops holding: asked again every TOKEN_RECHECK_MS (the answer
-   * is at most VERIFIED_TTL_MS old), so a logout or revocation anywhere ends it within 10 s.
+   * Ends the stream when its token stops holding or its user's role drops: asked again every
+   * TOKEN_RECHECK_MS (the answer is at most VERIFIED_TTL_MS old), so a logout, a revocation, a
+   * disable or a demotion anywhere ends it within 10 s.
    */
   private watchToken(ctx: Watcher, stream: Stream) {
     const timer = setInterval(() => {
-      ctx.tokens.verify(ctx.token, ctx.rpc.metadata).catch((err: unknown) => {
-        // Refused, not merely unanswered: an auth service that is away does not end streams.
-        if (err instanceof TokenRefused || (err instanceof ClientError && err.code === Status.UNAUTHENTICATED)) stream.ended.abort();
-      });
+      ctx.tokens.verify(ctx.token, ctx.rpc.metadata).then(
+        // A demotion ends the stream too: it was opened with the rights of the role then held.
+        (user) => {
+          if (!roleAllows(user.role, ctx.user.role)) stream.ended.abort();
+        },
+        (err: unknown) => {
+          // Refused, not merely unanswered: an auth service that is away does not end streams.
+          if (err instanceof TokenRefused || (err instanceof ClientError && err.code === Status.UNAUTHENTICATED)) stream.ended.abort();
+        },
+      );
     }, TOKEN_RECHECK_MS);
     timer.unref();
     return () => clearInterval(timer);
@@ -137,7 +145,11 @@ export class OrderFeed {
     } finally {
       stopWatchingToken();
     }
-    if (stream.ended.signal.aborted) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'token: revoked; log in again' });
+    if (stream.ended.signal.aborted)
+      throw new TRPCError({
+        code: 'UNAUTHORIZED',
+        message: 'token: no longer valid for this stream (logged out, disabled or role changed); log in again',
+      });
     if (expired.aborted) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'token: expired; log in again' });
     if (this.stopping.aborted)
       throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'this replica is stopping; reconnect with the last event id' });

@@ -1,5 +1,5 @@
-import { type OrderRecord, optionalPartyFields, type PartyRecord } from '@pdash/contracts';
-import type { User } from '@pdash/proto/auth/v1/auth';
+import { type AuditEntryRecord, isRole, type OrderRecord, optionalPartyFields, type PartyRecord, type UserRecord } from '@pdash/contracts';
+import type { AuditEntry, User } from '@pdash/proto/auth/v1/auth';
 import type { Party } from '@pdash/proto/common/v1/party';
 import type { Order } from '@pdash/proto/orders/v1/orders';
 import type { CallOptions } from 'nice-grpc';
@@ -23,12 +23,27 @@ export function toParty(party: Party): PartyRecord {
   return record;
 }
 
-export const toUser = (user: User | undefined) => ({
+export const toUser = (user: User | undefined): UserRecord => ({
   id: user?.id ?? '',
   username: user?.username ?? '',
   email: user?.email ?? '',
+  role: isRole(user?.role) ? user.role : 'viewer',
+  disabled: user?.disabled === true,
   createdAt: user?.createdAt ?? '',
 });
+
+/** A history entry of the auth service's ListAudit as API.md's AuditEntry. */
+export function toAuditEntry(entry: AuditEntry): AuditEntryRecord {
+  return {
+    id: entry.id,
+    at: entry.at ?? '',
+    actor: entry.actor ? { id: entry.actor.id, username: entry.actor.username } : null,
+    action: entry.action as AuditEntryRecord['action'],
+    entity: entry.entity as AuditEntryRecord['entity'],
+    entityId: entry.entityId,
+    changes: JSON.parse(entry.changesJson || '{}'),
+  };
+}
 
 /**
  * Orders with their customer's and supplier's names: one customers BatchGet and one suppliers

@@ -11,6 +11,8 @@ const Signup = lazy(() => import('./pages/Signup'));
 const Orders = lazy(() => import('./pages/Orders'));
 const Parties = lazy(() => import('./pages/Parties'));
 const PartyDetail = lazy(() => import('./pages/PartyDetail'));
+const OrderDetail = lazy(() => import('./pages/OrderDetail'));
+const Users = lazy(() => import('./pages/Users'));
 const Stats = lazy(() => import('./pages/Stats'));
 const NotFound = lazy(() => import('./pages/NotFound'));
 
@@ -24,11 +26,13 @@ export function App() {
         <Route path="/" component={Protected}>
           {/* The first page of orders is fetched while the page's code loads, not after. */}
           <Route path="/" component={Orders} preload={() => void client.prefetchQuery(firstOrdersPage())} />
+          <Route path="/orders/:id" component={OrderDetail} />
           <Route path="/customers" component={() => <Parties kind="customers" />} />
           <Route path="/customers/:id" component={() => <PartyDetail kind="customers" />} />
           <Route path="/suppliers" component={() => <Parties kind="suppliers" />} />
           <Route path="/suppliers/:id" component={() => <PartyDetail kind="suppliers" />} />
           <Route path="/stats" component={Stats} />
+          <Route path="/users" component={Users} />
           <Route path="*" component={NotFound} />
         </Route>
       </Router>

@@ -40,7 +40,7 @@ export function reportTable(report: ChaosReport): string {
       .join(', ')}.`,
   );
   lines.push(
-    `Ledger: ${report.ledger.customers} customers, ${report.ledger.orders} orders, ${report.ledger.updates} acknowledged updates; final check: ${report.final.lostWrites} lost, ${report.final.duplicates} duplicated, ${report.final.staleReads} stale. Processes that exited: ${report.exits.length ? report.exits.join('; ') : 'none'}.`,
+    `Ledger: ${report.ledger.customers} customers, ${report.ledger.orders} orders, ${report.ledger.updates} acknowledged updates; final check: ${report.final.lostWrites} lost, ${report.final.duplicates} duplicated, ${report.final.staleReads} stale; history: ${report.history.changes} changes, ${report.history.missing} without an entry, ${report.history.orphans} entries without a change. Processes that exited: ${report.exits.length ? report.exits.join('; ') : 'none'}.`,
   );
   if (report.soak) {
     lines.push(

@@ -7,6 +7,7 @@ import { MongoClient } from 'mongodb';
 import { freePort } from '../lib/infra.js';
 import { startStack } from '../stack.js';
 import { Api } from './api.js';
+import { verifyHistory } from './history.js';
 import { Ledger } from './ledger.js';
 import { Load } from './load.js';
 import { faults, type Harness, type Probe, runPhase } from './phases.js';
@@ -25,7 +26,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     dataDir,
     port: await freePort(),
     freePorts: true,
-    env: { MONGO_DB, LOG_LEVEL: 'warn', AUTH_TOKEN_TTL_SECONDS: '7200' },
+    env: { MONGO_DB, LOG_LEVEL: 'warn', AUTH_TOKEN_TTL_SECONDS: '7200', ...CHAOS_ADMIN_ENV },
     log: (line) => {
       const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
       const match = /^(\S+)\s*\| (.*)$/.exec(plain);
@@ -54,6 +55,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     const final = new Recorder('baseline');
     await verify(api, ledger, mongo, final);
+    progress('checking the history against the records (the outboxes may take 30 s to settle)');
+    const history = await verifyHistory(mongo, ledger);
     return {
       startedAt: new Date(started).toISOString(),
       durationS: Math.round((Date.now() - started) / 1000),
@@ -63,6 +66,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ledger: { customers: ledger.customers.size, orders: ledger.orders.size, updates: ledger.updates },
       exits,
       final: { lostWrites: final.phase.lostWrites, duplicates: final.phase.duplicates, staleReads: final.phase.staleReads },
+      history,
     };
   } finally {
     process.off('SIGINT', interrupted);
@@ -73,11 +77,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-/** Signs a fresh user up and in (the token goes on `api`), and makes the supplier and customer the recovery probe uses. */
+/** The run's first admin: it invites the editor the load runs as. */
+const CHAOS_ADMIN = { username: 'chaos_admin', email: 'chaos.admin@example.com', password: randomBytes(12).toString('base64url') };
+const CHAOS_ADMIN_ENV = { ADMIN_USERNAME: CHAOS_ADMIN.username, ADMIN_EMAIL: CHAOS_ADMIN.email, ADMIN_PASSWORD: CHAOS_ADMIN.password };
+
+/**
+ * Signs a fresh editor up (invited by the run's admin) and in (the token goes on `api`), and makes
+ * the supplier and customer the recovery probe uses.
+ */
 async function setUp(api: Api): Promise<Probe> {
+  const admin = await api.call('POST', '/api/auth/login', { username: CHAOS_ADMIN.username, password: CHAOS_ADMIN.password });
+  if (admin.status !== 200) throw new Error(`admin login failed: ${admin.status}`);
+  api.token = admin.body.accessToken;
+  const invite = await api.call('POST', '/api/users/invites', { role: 'editor' });
+  if (invite.status !== 201) throw new Error(`invite failed: ${invite.status}`);
   const user = { username: `chaos_${randomBytes(4).toString('hex')}`, email: `chaos.${randomBytes(4).toString('hex')}@example.com` };
   const password = randomBytes(12).toString('base64url');
-  const signup = await api.call('POST', '/api/auth/signup', { ...user, password });
+  const signup = await api.call('POST', '/api/auth/signup', { ...user, password, inviteCode: invite.body.code });
   if (signup.status !== 201) throw new Error(`sign-up failed: ${signup.status}`);
   const login = await api.call('POST', '/api/auth/login', { username: user.username, password });
   if (login.status !== 200) throw new Error(`login failed: ${login.status}`);

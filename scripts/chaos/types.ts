@@ -62,6 +62,8 @@ export interface ChaosReport {
   /** Supervisor lines "<name> exited (…)": processes that died. */
   exits: string[];
   final: { lostWrites: number; duplicates: number; staleReads: number };
+  /** The audit ledger (history.ts): every change that landed has its entry, and no entry is without one. */
+  history: { changes: number; missing: number; orphans: number; problems: string[] };
 }
 
 export const MONGO_DB = 'chaos';

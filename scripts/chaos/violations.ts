@@ -49,6 +49,8 @@ export function violations(report: ChaosReport, limits = { failFastMs: 3_000, re
   for (const p of report.final ? [report.final] : []) {
     if (p.lostWrites + p.duplicates + p.staleReads > 0) out.push(`final check: ${JSON.stringify(p)}`);
   }
+  if (report.history && report.history.missing + report.history.orphans > 0)
+    out.push(`history: ${report.history.missing} changes without an entry, ${report.history.orphans} entries without a change`);
   if (report.soak) {
     if (report.soak.failed > 0) out.push(`soak: ${report.soak.failed} failed requests`);
     for (const s of report.soak.rss) if (s.growthPercent >= 10) out.push(`soak: ${s.name} RSS grew ${s.growthPercent}%`);

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 /**
  * The short variant of `npm run chaos` (scripts/chaos.ts): the whole stack with its own FerretDB
  * and Redis, steady load through Nginx, and one fault at a time (Redis stopped, a BFF replica
- * SIGKILLed, the customers service killed, FerretDB stopped), each held a few seconds. The soak
- * is left to `npm run chaos`.
+ * SIGKILLed, the customers service killed, FerretDB stopped), each held a few seconds; then the
+ * audit ledger (scripts/chaos/history.ts). The soak is left to `npm run chaos`.
  */
 describe('faults under load', () => {
   let report: ChaosReport;
@@ -26,6 +26,9 @@ describe('faults under load', () => {
       }).toEqual({ fault: phase.fault, lost: 0, duplicates: 0, stale: 0, problems: [] });
     }
     expect(report.final).toEqual({ lostWrites: 0, duplicates: 0, staleReads: 0 });
+    // The audit ledger: the customers service was SIGKILLed under load, mid-write.
+    expect(report.history).toMatchObject({ missing: 0, orphans: 0, problems: [] });
+    expect(report.history.changes).toBeGreaterThan(report.ledger.customers);
     expect(report.ledger.updates).toBeGreaterThan(20);
   });
 

@@ -38,17 +38,22 @@ const LIVE_TIMEOUT_MS = 8000;
 
 /**
  * Chromium logs every HTTP error response as a console error ("Failed to load resource"). The flow
- * causes some on purpose — 401 while signed out or for a wrong password, 409 for a taken username,
- * a version conflict and a refused delete — and checks each one's effect on the page. Those are
+ * causes some on purpose — 401 while signed out or for a wrong password, 403 for a sign-up without
+ * an invitation, 409 for a taken username, a version conflict and a refused delete — and checks
+ * each one's effect on the page. Those are
  * allowed; any other console error or uncaught exception fails the test.
  */
-const EXPECTED_HTTP_ERROR = /^Failed to load resource: the server responded with a status of (401|409) /;
+const EXPECTED_HTTP_ERROR = /^Failed to load resource: the server responded with a status of (401|403|409) /;
 /** While a BFF replica is killed on purpose, its live streams break off mid-response. */
 const DROPPED_STREAM = /^Failed to load resource: net::ERR_INCOMPLETE_CHUNKED_ENCODING$/;
 let killingReplica = false;
 
 const ALICE = { username: 'alice', email: 'alice@example.com', password: 'alice-password' };
 const BOB = { username: 'bob', email: 'bob@example.com', password: 'bob-password-1' };
+/** The stack's first admin (ADMIN_*): it invites Alice and Bob as editors, and seeds. */
+const BOSS = { username: 'boss', email: 'boss@example.com', password: 'boss-password-1' };
+/** users.invite's sign-up links, one each. */
+const invites: { alice: string; bob: string } = { alice: '', bob: '' };
 
 let stack: Stack;
 let dataDir: string;
@@ -110,9 +115,12 @@ beforeAll(async () => {
     dataDir,
     port: await freePort(),
     freePorts: true,
-    env: { LOG_LEVEL: 'warn' },
+    env: { LOG_LEVEL: 'warn', ADMIN_USERNAME: BOSS.username, ADMIN_EMAIL: BOSS.email, ADMIN_PASSWORD: BOSS.password },
     log: (line) => stackLog.push(line),
   });
+  const boss = api((await api().auth.login.mutate({ username: BOSS.username, password: BOSS.password })).accessToken);
+  invites.alice = (await boss.users.invite.mutate({ role: 'editor', email: ALICE.email })).url;
+  invites.bob = (await boss.users.invite.mutate({ role: 'editor', email: BOB.email })).url;
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 }, 180_000);
 
@@ -134,9 +142,11 @@ describe('dashboard, end to end in Chromium', { timeout: 120_000 }, () => {
   let bob: Page;
   let customerId: string;
 
-  it('signs up with inline validation and lands on the orders page', async () => {
+  it('signs up from an invitation link with inline validation and lands on the orders page', async () => {
     ({ page: alice, context: aliceContext } = await newPage('alice'));
-    await alice.goto(`${stack.url}/signup`);
+    expect(new URL(invites.alice).origin).toBe(stack.url);
+    await alice.goto(invites.alice);
+    await alice.getByTestId('invite-notice').waitFor();
     await screenshot(alice, 'signup');
     // Client-side validation, the same rules as the server's: nothing is sent.
     await alice.getByLabel('Username').fill('a');
@@ -184,7 +194,17 @@ describe('dashboard, end to end in Chromium', { timeout: 120_000 }, () => {
     await screenshot(bob, 'login');
     await bob.getByRole('link', { name: 'Sign up' }).click();
     await bob.waitForURL(`${stack.url}/signup?next=%2Fcustomers`);
-    // The server's refusal, under the field it is about.
+    // Without an invitation (SIGNUP_MODE is invite by default) the server refuses, readably.
+    await bob.getByLabel('Username').fill(BOB.username);
+    await bob.getByLabel('Email').fill(BOB.email);
+    await bob.getByLabel('Password').fill(BOB.password);
+    await bob.getByRole('button', { name: 'Sign up' }).click();
+    await bob
+      .getByRole('alert')
+      .getByText(/Sign-up needs an invitation/)
+      .waitFor();
+    // With the link an admin sent: the server's next refusal, under the field it is about.
+    await bob.goto(`${invites.bob}&next=%2Fcustomers`);
     await bob.getByLabel('Username').fill(ALICE.username);
     await bob.getByLabel('Email').fill(BOB.email);
     await bob.getByLabel('Password').fill(BOB.password);
@@ -265,6 +285,22 @@ describe('dashboard, end to end in Chromium', { timeout: 120_000 }, () => {
     await dialog.waitFor({ state: 'detached' });
     await expect.poll(() => orderRow(bob, 'Acme Corp').textContent(), { timeout: LIVE_TIMEOUT_MS }).toContain('$200.00');
     metrics.liveUpdateMs = Date.now() - sent;
+  });
+
+  it("the order's page shows its history: who changed what", async () => {
+    await orderRow(alice, 'Acme Corp')
+      .getByRole('link', { name: /^Details of order/ })
+      .click();
+    await alice.waitForURL(/\/orders\/[0-9a-f]{24}$/);
+    const history = alice.getByTestId('history');
+    const updated = history.locator('li.history-entry[data-action="updated"]');
+    await updated.waitFor();
+    expect(await updated.textContent()).toContain('alice');
+    expect(await updated.textContent()).toContain('totalCents: $123.45 → $200.00');
+    await history.locator('li.history-entry[data-action="created"]').waitFor();
+    await screenshot(alice, 'order-history');
+    await alice.getByRole('link', { name: 'Orders', exact: true }).click();
+    await orderRow(alice, 'Acme Corp').waitFor();
   });
 
   it('a concurrent edit is a version conflict, with the latest version offered', async () => {
@@ -469,12 +505,10 @@ describe('dashboard, end to end in Chromium', { timeout: 120_000 }, () => {
   });
 });
 
-/** Seeds orders through the typed tRPC client, as a separate user, SEED_CONCURRENCY in flight. */
+/** Seeds orders through the typed tRPC client, as the admin, SEED_CONCURRENCY in flight. */
 async function seedOrders(count: number) {
   const started = Date.now();
-  const user = { username: 'seeder', email: 'seeder@example.com', password: 'seeder-password' };
-  await api().auth.signup.mutate(user);
-  const { accessToken } = await api().auth.login.mutate({ username: user.username, password: user.password });
+  const { accessToken } = await api().auth.login.mutate({ username: BOSS.username, password: BOSS.password });
   const client: Api = api(accessToken);
   const customers = await Promise.all(
     Array.from({ length: 10 }, (_, i) => client.customers.create.mutate({ name: `Seed customer ${i + 1}` })),

@@ -1,5 +1,5 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
-import { newUser } from '@pdash/testing/bff';
+import { adminToken, inviteCode, newUser } from '@pdash/testing/bff';
 import { startTestStack, type TestStack } from '@pdash/testing/stack';
 import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
@@ -24,6 +24,8 @@ const passwords: string[] = [];
 beforeAll(async () => {
   stack = await startTestStack({ AUTH_PRIVATE_KEY: PRIVATE_PEM, AUTH_LOGIN_MAX_FAILURES: String(MAX_FAILURES) });
   redis = new Redis(stack.redisUrl, { lazyConnect: true });
+  // The admin who invites this file's users logs in before any test fails logins from this address.
+  await adminToken(stack.url);
   await redis.connect();
 }, 120_000);
 
@@ -65,7 +67,8 @@ async function resetLimits() {
 async function account() {
   const fields = newUser(`pw-${randomBytes(9).toString('base64url')}`);
   passwords.push(fields.password);
-  expect((await call('POST', '/api/auth/signup', { body: fields })).status).toBe(201);
+  const code = await inviteCode(stack.url, 'editor');
+  expect((await call('POST', '/api/auth/signup', { body: { ...fields, inviteCode: code } })).status).toBe(201);
   const login = await call('POST', '/api/auth/login', { body: { username: fields.username, password: fields.password } });
   expect(login.status).toBe(200);
   return {

@@ -4,6 +4,7 @@ import { type IncomingHttpHeaders, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { TEST_ADMIN } from '@pdash/testing/backend';
 import { rest, signedIn, trpcClient, trpcError } from '@pdash/testing/bff';
 import { startTestStack, type TestStack } from '@pdash/testing/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -270,12 +271,27 @@ describe('the scripts against the stack', () => {
     const config = mkdtempSync(join(tmpdir(), 'pdash-cli-'));
     const env = { ...process.env, PDASH_URL: stack.url, XDG_CONFIG_HOME: config };
     try {
-      const seeded = await run(tsx, ['scripts/seed.ts', '--customers', '4', '--suppliers', '2', '--orders', '6', '--username', 'seeder'], {
-        env,
-      });
+      // As the stack's first admin (sign-up here is open, but only to viewers, who may not write).
+      const seeded = await run(
+        tsx,
+        [
+          'scripts/seed.ts',
+          '--customers',
+          '4',
+          '--suppliers',
+          '2',
+          '--orders',
+          '6',
+          '--username',
+          TEST_ADMIN.username,
+          '--password',
+          TEST_ADMIN.password,
+        ],
+        { env },
+      );
       expect(seeded.stdout).toMatch(/seeded 4 customers, 2 suppliers and 6 orders/);
 
-      await run(tsx, ['scripts/cli.ts', 'login', 'seeder', '--password', 'demo-password'], { env });
+      await run(tsx, ['scripts/cli.ts', 'login', TEST_ADMIN.username, '--password', TEST_ADMIN.password], { env });
       const sessionFile = join(config, 'pdash', 'session.json');
       expect(statSync(sessionFile).mode & 0o777).toBe(0o600);
       expect(JSON.parse(readFileSync(sessionFile, 'utf8')).accessToken).toBeTruthy();

@@ -14,6 +14,14 @@ import type { BackendService } from '@pdash/scripts/topology';
 import { MongoClient } from 'mongodb';
 import { inject } from 'vitest';
 
+/** The first admin of every test backend and stack (ADMIN_* of the auth service). */
+export const TEST_ADMIN = { username: 'admin', email: 'admin@example.com', password: 'admin-password-for-tests' } as const;
+export const TEST_ADMIN_ENV = {
+  ADMIN_USERNAME: TEST_ADMIN.username,
+  ADMIN_EMAIL: TEST_ADMIN.email,
+  ADMIN_PASSWORD: TEST_ADMIN.password,
+};
+
 /** The gRPC services (scripts/lib/topology.ts). */
 export type ServiceName = BackendService;
 
@@ -55,6 +63,10 @@ export async function startBackend(services: ServiceName[], extraEnv: NodeJS.Pro
       ORDERS_ADDR: addr('orders'),
       AUTH_ADDR: addr('auth'),
       SHUTDOWN_GRACE_MS: '1000',
+      // Tests sign up as they need (signedIn() through an admin's invitation, as a real user would);
+      // the invitation rule itself is tested with SIGNUP_MODE unset (its default, invite).
+      SIGNUP_MODE: 'open',
+      ...TEST_ADMIN_ENV,
       ...extraEnv,
     };
     try {

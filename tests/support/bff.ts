@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { AppRouter } from '@pdash/bff';
 import { startBff } from '@pdash/bff/server';
-import { MAX_BATCH_CALLS } from '@pdash/contracts';
+import { MAX_BATCH_CALLS, type Role } from '@pdash/contracts';
 import { BACKEND_SERVICES } from '@pdash/scripts/topology';
 import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, TRPCClientError } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import { expect } from 'vitest';
-import { type Backend, startBackend } from './backend.js';
+import { type Backend, startBackend, TEST_ADMIN } from './backend.js';
 
 export type Bff = Awaited<ReturnType<typeof startBff>> & { url: string };
 
@@ -69,13 +69,37 @@ export function newUser(password = 'correct horse battery') {
   return { username: `user_${tag}`, email: `user.${tag}@example.com`, password };
 }
 
-/** Signs a new user up and logs in; returns the token and a client that sends it. */
-export async function signedIn(url: string) {
-  const anonymous = trpcClient(url);
+/** The first admin's session at `url` (TEST_ADMIN), logged in once per BFF or stack. */
+const adminSessions = new Map<string, Promise<string>>();
+export function adminToken(url: string): Promise<string> {
+  let token = adminSessions.get(url);
+  if (!token) {
+    token = trpcClient(url)
+      .auth.login.mutate({ username: TEST_ADMIN.username, password: TEST_ADMIN.password })
+      .then((session) => session.accessToken);
+    token.catch(() => adminSessions.delete(url));
+    adminSessions.set(url, token);
+  }
+  return token;
+}
+
+/** An invitation code for `role`, made by the first admin. */
+export async function inviteCode(url: string, role: Role = 'editor', email?: string) {
+  const admin = trpcClient(url, { token: await adminToken(url) });
+  return (await admin.users.invite.mutate({ role, email })).code;
+}
+
+/** Signs `fields` up the way a real user is let in: with an admin's invitation for `role`. */
+export async function signUp(url: string, fields: ReturnType<typeof newUser>, role: Role = 'editor') {
+  return trpcClient(url).auth.signup.mutate({ ...fields, inviteCode: await inviteCode(url, role) });
+}
+
+/** Signs a new user with `role` (an editor unless told) up and logs in; returns the token and a client that sends it. */
+export async function signedIn(url: string, role: Role = 'editor') {
   const fields = newUser();
-  await anonymous.auth.signup.mutate(fields);
-  const session = await anonymous.auth.login.mutate({ username: fields.username, password: fields.password });
-  return { ...session, fields, client: trpcClient(url, { token: session.accessToken }) };
+  const { user } = await signUp(url, fields, role);
+  const session = await trpcClient(url).auth.login.mutate({ username: fields.username, password: fields.password });
+  return { ...session, user, fields, client: trpcClient(url, { token: session.accessToken }) };
 }
 
 /** Awaits a tRPC call that must fail with `code` (and HTTP status); returns the error. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { freePort } from '@pdash/scripts/infra';
 import { type StackOptions, startStack } from '@pdash/scripts/stack';
 import { inject } from 'vitest';
+import { TEST_ADMIN_ENV } from './backend.js';
 
 /**
  * The whole stack as `npm start` runs it (every service its own process, two BFF replicas,
@@ -30,6 +31,8 @@ export async function startTestStack(env: NodeJS.ProcessEnv = {}, options: Pick<
       AUTH_BURST: '1000',
       // Through Nginx every test client is 127.0.0.1: sign-ups per address would be every test's.
       AUTH_SIGNUP_MAX_PER_ADDRESS: '100000',
+      SIGNUP_MODE: 'open',
+      ...TEST_ADMIN_ENV,
       ...env,
     },
     log: (line) => {

@@ -22,9 +22,10 @@ const errorSchema = {
 
 const ERRORS: Record<number, string> = {
   400: 'malformed input, bad id, unknown field',
-  401: 'no token, or a bad, expired or revoked one; wrong password',
+  401: 'no token, or a bad, expired or revoked one; wrong password; a disabled account',
+  403: "the caller's role does not allow it (the message names the role needed); a sign-up without a valid invitation; a cross-origin mutation",
   404: 'no such record',
-  409: 'duplicate, stale version, or still referred to by orders',
+  409: 'duplicate, stale version, still referred to by orders, or the last enabled admin',
   413: 'body larger than 1 MiB',
   422: 'an order names a customer or supplier that does not exist',
   429: 'too many login attempts (see Retry-After)',

@@ -87,7 +87,7 @@ describe('access, from the metadata alone', () => {
   const caller = createCallerFactory(
     router({
       open: publicProcedure.query(() => 'open'),
-      closed: publicProcedure.meta({ access: 'signedIn' }).query(() => 'closed'),
+      closed: publicProcedure.meta({ access: 'viewer' }).query(() => 'closed'),
       signedIn: protectedProcedure.input(z.object({}).optional()).query(() => 'signed in'),
     }),
   )(ctx);

@@ -102,6 +102,8 @@ export function matchRoute(method: string | undefined, pathname: string, routes:
 export function errorStatuses(route: CompiledRoute): number[] {
   const statuses = new Set<number>([400, 401, 503, ...(route.errors ?? [])]);
   if (route.method === 'POST' || route.method === 'PATCH') statuses.add(413);
+  // A mutation from another origin, a role short of the one needed (API.md), a sign-up without a valid invitation.
+  if (route.method !== 'GET' || (route.access !== 'public' && route.access !== 'viewer')) statuses.add(403);
   if (route.params.includes('id')) statuses.add(404);
   return [...statuses].sort((a, b) => a - b);
 }

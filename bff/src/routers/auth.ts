@@ -8,7 +8,15 @@ import { protectedProcedure, publicProcedure, router } from '../trpc.js';
 
 export const authRouter = router({
   signup: publicProcedure
-    .meta({ rest: { method: 'POST', path: '/api/auth/signup', status: 201, summary: 'Create an account', errors: [409] } })
+    .meta({
+      rest: {
+        method: 'POST',
+        path: '/api/auth/signup',
+        status: 201,
+        summary: 'Create an account (with an invitation code unless SIGNUP_MODE=open)',
+        errors: [409],
+      },
+    })
     .input(signupInput)
     .output(z.object({ user: userRecord }))
     .mutation(async ({ ctx, input }) => {

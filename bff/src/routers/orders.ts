@@ -11,7 +11,7 @@ import {
 } from '@pdash/contracts';
 import { z } from 'zod';
 import { withNames } from '../records.js';
-import { protectedProcedure, router } from '../trpc.js';
+import { editorProcedure, protectedProcedure, router } from '../trpc.js';
 
 export const ordersRouter = router({
   list: protectedProcedure
@@ -31,7 +31,7 @@ export const ordersRouter = router({
     .output(orderRecord)
     .query(async ({ ctx, input }) => (await withNames(ctx, [await ctx.clients.orders.get(input, ctx.rpc)]))[0]!),
 
-  create: protectedProcedure
+  create: editorProcedure
     .meta({
       rest: {
         method: 'POST',
@@ -49,7 +49,7 @@ export const ordersRouter = router({
       return (await withNames(ctx, [await ctx.clients.orders.create(request, ctx.rpc)]))[0]!;
     }),
 
-  update: protectedProcedure
+  update: editorProcedure
     .meta({ rest: { method: 'PATCH', path: '/api/orders/{id}', status: 200, summary: 'Update an order', errors: [409, 422] } })
     .input(orderUpdateInput)
     .output(orderRecord)
@@ -58,7 +58,7 @@ export const ordersRouter = router({
       return (await withNames(ctx, [order]))[0]!;
     }),
 
-  delete: protectedProcedure
+  delete: editorProcedure
     .meta({ rest: { method: 'DELETE', path: '/api/orders/{id}', status: 200, summary: 'Delete an order' } })
     .input(byId)
     .output(z.object({ id: z.string() }))

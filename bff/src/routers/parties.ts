@@ -2,7 +2,7 @@ import { byId, page, partyCreateInput, partyListInput, partyRecord, partyUpdateI
 import { z } from 'zod';
 import type { Clients, PartyClient } from '../clients.js';
 import { toParty } from '../records.js';
-import { protectedProcedure, router } from '../trpc.js';
+import { editorProcedure, protectedProcedure, router } from '../trpc.js';
 
 /**
  * customers.* and suppliers.*: the two services speak the same messages, so one router serves
@@ -25,13 +25,13 @@ export function partyRouter(pick: (clients: Clients) => PartyClient, plural: 'cu
       .output(partyRecord)
       .query(async ({ ctx, input }) => toParty(await pick(ctx.clients).get(input, ctx.rpc))),
 
-    create: protectedProcedure
+    create: editorProcedure
       .meta({ rest: { method: 'POST', path: `/api/${plural}`, status: 201, summary: `Create a ${one}` } })
       .input(partyCreateInput)
       .output(partyRecord)
       .mutation(async ({ ctx, input }) => toParty(await pick(ctx.clients).create(input, ctx.rpc))),
 
-    update: protectedProcedure
+    update: editorProcedure
       .meta({
         rest: {
           method: 'PATCH',
@@ -47,7 +47,7 @@ export function partyRouter(pick: (clients: Clients) => PartyClient, plural: 'cu
         toParty(await pick(ctx.clients).update({ ...changes, expectedVersion: version }, ctx.rpc)),
       ),
 
-    delete: protectedProcedure
+    delete: editorProcedure
       .meta({
         rest: {
           method: 'DELETE',

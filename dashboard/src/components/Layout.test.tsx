@@ -1,10 +1,10 @@
 import { createMemoryHistory, MemoryRouter, Route } from '@solidjs/router';
-import { fireEvent, render, screen, waitFor } from '@solidjs/testing-library';
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@solidjs/testing-library';
 import { QueryClientProvider } from '@tanstack/solid-query';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createQueryClient } from '../lib/query-client';
 import { trpc } from '../lib/trpc';
-import { apiError } from '../test-support';
+import { apiError, makeUser } from '../test-support';
 import { Protected, Shell } from './Layout';
 
 vi.mock('../lib/trpc');
@@ -38,13 +38,29 @@ describe('the signed-in layout', () => {
   });
 
   it('shows the user, the live connection and a way out', async () => {
-    vi.mocked(trpc.auth.session.query).mockResolvedValue({ user: { id: 'u1', username: 'alice', email: 'a@b.co', createdAt: '' } });
+    vi.mocked(trpc.auth.session.query).mockResolvedValue({ user: makeUser({ username: 'alice' }) });
     renderApp('/customers');
     expect(await screen.findByText('alice')).toBeTruthy();
     expect(screen.getByText('Customers page')).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Log out' })).toBeTruthy();
     await waitFor(() => expect(trpc.orders.onChange.subscribe).toHaveBeenCalledOnce());
     expect(screen.getByText('Connecting…')).toBeTruthy();
+  });
+
+  it('shows the Users link to admins only', async () => {
+    vi.mocked(trpc.auth.session.query).mockResolvedValue({ user: makeUser({ username: 'alice', role: 'editor' }) });
+    renderApp('/customers');
+    const nav = await screen.findByRole('navigation', { name: 'Main' });
+    await screen.findByText('alice');
+    expect(within(nav).getByRole('link', { name: 'Customers' })).toBeTruthy();
+    expect(within(nav).queryByRole('link', { name: 'Users' })).toBeNull();
+    cleanup();
+
+    vi.mocked(trpc.auth.session.query).mockResolvedValue({ user: makeUser({ username: 'root', role: 'admin' }) });
+    renderApp('/customers');
+    await screen.findByText('root');
+    const adminNav = screen.getByRole('navigation', { name: 'Main' });
+    expect(within(adminNav).getByRole('link', { name: 'Users' }).getAttribute('href')).toBe('/users');
   });
 
   it('sends a signed-out user to log in, remembering the page, without loading the page first', async () => {
@@ -61,7 +77,7 @@ describe('the signed-in layout', () => {
     const unavailable = apiError('SERVICE_UNAVAILABLE', 'auth service unavailable; try again', 503);
     // The query client retries a 503 twice before it gives up.
     for (let i = 0; i < 3; i++) vi.mocked(trpc.auth.session.query).mockRejectedValueOnce(unavailable);
-    vi.mocked(trpc.auth.session.query).mockResolvedValue({ user: { id: 'u1', username: 'alice', email: 'a@b.co', createdAt: '' } });
+    vi.mocked(trpc.auth.session.query).mockResolvedValue({ user: makeUser({ username: 'alice' }) });
     renderApp('/customers');
     fireEvent.click(await screen.findByRole('button', { name: 'Try again' }, { timeout: 8_000 }));
     expect(await screen.findByText('Customers page')).toBeTruthy();

@@ -1,6 +1,7 @@
 import { A, type RouteSectionProps, useLocation, useNavigate } from '@solidjs/router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/solid-query';
 import { createContext, createEffect, createSignal, on, onCleanup, Show, Suspense, untrack, useContext } from 'solid-js';
+import { UserContext, useAllows } from '../lib/access';
 import { type Live, type LiveStatus, startLive } from '../lib/live';
 import { loaded, queries } from '../lib/queries';
 import { handleUnauthorized, loginPath, setUnauthorizedHandler } from '../lib/session';
@@ -47,7 +48,8 @@ export const useLive = () => useContext(LiveContext);
 /**
  * The signed-in part of the app: header, live feed, and the page. The session comes first
  * (`auth.session`, always 200): someone signed out goes to the login page without a single 401,
- * and the page's own requests start only for someone signed in.
+ * and the page's own requests start only for someone signed in. The user, with their role, is
+ * provided to every page (lib/access.ts).
  */
 export function Protected(props: RouteSectionProps) {
   const client = useQueryClient();
@@ -71,25 +73,27 @@ export function Protected(props: RouteSectionProps) {
   };
 
   return (
-    <LiveContext.Provider value={view}>
-      <a class="skip-link" href="#main">
-        Skip to content
-      </a>
-      <Header username={user()?.username} onLogout={() => live()?.stop()} />
-      <main id="main" tabIndex={-1}>
-        <Show
-          when={user()}
-          fallback={
-            // A session that could not be asked (the service unavailable) says so, with a way to try again.
-            <Show when={session.isError} fallback={<BlockSkeleton label="page" height="16rem" />}>
-              <LoadError message="Could not reach pdash to check your session." onRetry={() => void session.refetch()} />
-            </Show>
-          }
-        >
-          <Suspense fallback={<BlockSkeleton label="page" height="16rem" />}>{props.children}</Suspense>
-        </Show>
-      </main>
-    </LiveContext.Provider>
+    <UserContext.Provider value={user}>
+      <LiveContext.Provider value={view}>
+        <a class="skip-link" href="#main">
+          Skip to content
+        </a>
+        <Header username={user()?.username} onLogout={() => live()?.stop()} />
+        <main id="main" tabIndex={-1}>
+          <Show
+            when={user()}
+            fallback={
+              // A session that could not be asked (the service unavailable) says so, with a way to try again.
+              <Show when={session.isError} fallback={<BlockSkeleton label="page" height="16rem" />}>
+                <LoadError message="Could not reach pdash to check your session." onRetry={() => void session.refetch()} />
+              </Show>
+            }
+          >
+            <Suspense fallback={<BlockSkeleton label="page" height="16rem" />}>{props.children}</Suspense>
+          </Show>
+        </main>
+      </LiveContext.Provider>
+    </UserContext.Provider>
   );
 }
 
@@ -104,6 +108,7 @@ function Header(props: { username: string | undefined; onLogout: () => void }) {
   const client = useQueryClient();
   const navigate = useNavigate();
   const live = useLive();
+  const isAdmin = useAllows('admin');
   const logout = useMutation(() => ({
     mutationFn: () => trpc.auth.logout.mutate(),
     // Gone already or not: either way the user ends up signed out, on the login page.
@@ -127,6 +132,9 @@ function Header(props: { username: string | undefined; onLogout: () => void }) {
         <A href="/customers">Customers</A>
         <A href="/suppliers">Suppliers</A>
         <A href="/stats">Stats</A>
+        <Show when={isAdmin()}>
+          <A href="/users">Users</A>
+        </Show>
       </nav>
       <div class="session">
         <span class={`live-status ${live.status()}`} role="status" title="Live order updates" data-status={live.status()}>

@@ -1,12 +1,12 @@
 import { A } from '@solidjs/router';
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/solid-query';
+import { keepPreviousData, useQuery } from '@tanstack/solid-query';
 import { createEffect, createSignal, For, type JSX, Match, Show, Switch } from 'solid-js';
+import { useCanEdit } from '../lib/access';
 import { errorMessage } from '../lib/errors';
 import { formatDateTime, formatMoney } from '../lib/format';
-import { loaded, PAGE_SIZE, patchOrder, queries, restore, type Snapshot, snapshot } from '../lib/queries';
-import { toast } from '../lib/toast';
-import { type Order, type OrderFilter, trpc } from '../lib/trpc';
-import { ConfirmDialog } from './ConfirmDialog';
+import { loaded, PAGE_SIZE, queries } from '../lib/queries';
+import type { Order, OrderFilter } from '../lib/trpc';
+import { DeleteOrderDialog, describeOrder } from './DeleteOrderDialog';
 import { useLive } from './Layout';
 import { OrderDialogLazy, preloadOrderDialog } from './OrderDialogLazy';
 import { createPager, PagerNav } from './Pager';
@@ -14,7 +14,8 @@ import { EmptyState, LoadError, TableSkeleton } from './States';
 
 /**
  * A server-paginated table of orders (newest first), optionally of one customer or supplier, with
- * edit and delete on each row. Rows that a live event just touched are highlighted.
+ * a link to each order's page, and edit and delete on each row for editors. Rows that a live event
+ * just touched are highlighted.
  */
 export function OrdersTable(props: {
   filter: OrderFilter;
@@ -23,8 +24,8 @@ export function OrdersTable(props: {
   /** Called once, when the first rows are in the document (the e2e test's timing mark). */
   onFirstRows?: () => void;
 }) {
-  const client = useQueryClient();
   const live = useLive();
+  const canEdit = useCanEdit();
   const pager = createPager(() => JSON.stringify(props.filter));
   const orders = useQuery(() => ({
     ...queries.orders({ ...props.filter, limit: PAGE_SIZE, cursor: pager.cursor() }),
@@ -42,7 +43,7 @@ export function OrdersTable(props: {
       marked = true;
       props.onFirstRows?.();
     }
-    if (!preloaded) {
+    if (!preloaded && canEdit()) {
       preloaded = true;
       preloadOrderDialog();
     }
@@ -50,28 +51,6 @@ export function OrdersTable(props: {
 
   const [editing, setEditing] = createSignal<Order>();
   const [deleting, setDeleting] = createSignal<Order>();
-  const [deleteError, setDeleteError] = createSignal<string>();
-
-  const remove = useMutation(() => ({
-    mutationFn: (order: Order) => trpc.orders.delete.mutate({ id: order.id }),
-    onMutate: async (order): Promise<Snapshot> => {
-      const saved = await snapshot(client, ['orders']);
-      patchOrder(client, order.id, null);
-      return saved;
-    },
-    onError: (err, _order, saved) => {
-      restore(client, saved);
-      setDeleteError(errorMessage(err));
-      toast.error(errorMessage(err));
-    },
-    onSuccess: () => {
-      toast.success('Order deleted');
-      setDeleting();
-    },
-    onSettled: () => client.invalidateQueries({ queryKey: ['orders'] }),
-  }));
-
-  const describe = (order: Order) => `${order.customerName || 'a deleted customer'}, ${formatMoney(order.totalCents)}`;
 
   return (
     <>
@@ -135,25 +114,27 @@ export function OrdersTable(props: {
                             {formatMoney(order.totalCents)}
                           </td>
                           <td class="actions">
-                            <button
-                              type="button"
-                              class="link"
-                              aria-label={`Edit order: ${describe(order)}`}
-                              onClick={() => setEditing(order)}
-                            >
-                              Edit
-                            </button>
-                            <button
-                              type="button"
-                              class="link danger-link"
-                              aria-label={`Delete order: ${describe(order)}`}
-                              onClick={() => {
-                                setDeleteError();
-                                setDeleting(order);
-                              }}
-                            >
-                              Delete
-                            </button>
+                            <A href={`/orders/${order.id}`} class="details-link" aria-label={`Details of order: ${describeOrder(order)}`}>
+                              Details
+                            </A>
+                            <Show when={canEdit()}>
+                              <button
+                                type="button"
+                                class="link"
+                                aria-label={`Edit order: ${describeOrder(order)}`}
+                                onClick={() => setEditing(order)}
+                              >
+                                Edit
+                              </button>
+                              <button
+                                type="button"
+                                class="link danger-link"
+                                aria-label={`Delete order: ${describeOrder(order)}`}
+                                onClick={() => setDeleting(order)}
+                              >
+                                Delete
+                              </button>
+                            </Show>
                           </td>
                         </tr>
                       )}
@@ -168,22 +149,7 @@ export function OrdersTable(props: {
       </Switch>
 
       <Show when={editing()}>{(order) => <OrderDialogLazy order={order()} onClose={() => setEditing()} />}</Show>
-      <Show when={deleting()}>
-        {(order) => (
-          <ConfirmDialog
-            title="Delete order?"
-            confirmLabel="Delete order"
-            pending={remove.isPending}
-            error={deleteError()}
-            onConfirm={() => remove.mutate(order())}
-            onClose={() => setDeleting()}
-          >
-            <p>
-              The order of {describe(order())} from {formatDateTime(order().createdAt)} will be deleted. This cannot be undone.
-            </p>
-          </ConfirmDialog>
-        )}
-      </Show>
+      <Show when={deleting()}>{(order) => <DeleteOrderDialog order={order()} onClose={() => setDeleting()} />}</Show>
     </>
   );
 }

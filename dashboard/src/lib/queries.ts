@@ -1,5 +1,16 @@
-import { type QueryClient, queryOptions } from '@tanstack/solid-query';
-import { type Order, type OrderFilter, type OrderPage, type OrdersListInput, type PartiesListInput, type PartyKind, trpc } from './trpc';
+import type { AuditEntity } from '@pdash/contracts';
+import { infiniteQueryOptions, type QueryClient, queryOptions } from '@tanstack/solid-query';
+import {
+  type Order,
+  type OrderFilter,
+  type OrderPage,
+  type OrdersListInput,
+  type PartiesListInput,
+  type PartyKind,
+  type RecordKind,
+  trpc,
+  type UsersListInput,
+} from './trpc';
 
 /*
  * Every query of the dashboard: its cache key and how it is fetched. Keys start with the router's
@@ -7,6 +18,10 @@ import { type Order, type OrderFilter, type OrderPage, type OrdersListInput, typ
  */
 
 export const PAGE_SIZE = 20;
+export const HISTORY_PAGE_SIZE = 20;
+
+/** What the history (audit.list) calls the records of each router. */
+const AUDIT_ENTITY: Record<RecordKind, AuditEntity> = { customers: 'customer', suppliers: 'supplier', orders: 'order' };
 
 export const queries = {
   /** Who is signed in (user or null): always 200, so a signed-out first load logs no error. */
@@ -45,6 +60,23 @@ export const queries = {
 
   party: (kind: PartyKind, id: string) =>
     queryOptions({ queryKey: [kind, 'byId', id], queryFn: ({ signal }) => trpc[kind].byId.query({ id }, { signal }) }),
+
+  /**
+   * One record's history, newest first, a page more with each "Older". Keyed under the record's
+   * router, not ['audit']: whatever refreshes the record (an edit, a live order event) refreshes its
+   * history too, so a new entry shows without a second invalidation to remember.
+   */
+  history: (kind: RecordKind, id: string) =>
+    infiniteQueryOptions({
+      queryKey: [kind, 'history', id],
+      queryFn: ({ pageParam, signal }) =>
+        trpc.audit.list.query({ entity: AUDIT_ENTITY[kind], entityId: id, limit: HISTORY_PAGE_SIZE, cursor: pageParam }, { signal }),
+      initialPageParam: undefined as string | undefined,
+      getNextPageParam: (last) => last.nextCursor ?? undefined,
+    }),
+
+  users: (input: UsersListInput) =>
+    queryOptions({ queryKey: ['users', 'list', input], queryFn: ({ signal }) => trpc.users.list.query(input, { signal }) }),
 };
 
 export const MAX_SUM_PAGES = 20;

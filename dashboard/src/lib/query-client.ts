@@ -1,19 +1,26 @@
 import { MutationCache, QueryCache, QueryClient } from '@tanstack/solid-query';
-import { isTransient, isUnauthorized } from './errors';
+import { errorCode, isTransient, isUnauthorized } from './errors';
 import { handleUnauthorized } from './session';
 
 export function createQueryClient() {
-  return new QueryClient({
+  // A 403 may mean the user's role was lowered meanwhile: ask the session again, so the pages hide
+  // what the role no longer allows.
+  const onForbidden = (err: unknown) => {
+    if (errorCode(err) === 'FORBIDDEN') void client.invalidateQueries({ queryKey: ['auth', 'session'] });
+  };
+  const client: QueryClient = new QueryClient({
     // Any 401 means the session is gone (expired, revoked, logged out elsewhere): to the login page.
     queryCache: new QueryCache({
       onError: (err) => {
         if (isUnauthorized(err)) handleUnauthorized();
+        onForbidden(err);
       },
     }),
     mutationCache: new MutationCache({
       // `meta: { redirectOn401: false }`: the login form, where a 401 means a wrong password.
       onError: (err, _variables, _context, mutation) => {
         if (isUnauthorized(err) && mutation.meta?.redirectOn401 !== false) handleUnauthorized();
+        onForbidden(err);
       },
     }),
     defaultOptions: {
@@ -27,4 +34,5 @@ export function createQueryClient() {
       mutations: { retry: false },
     },
   });
+  return client;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { orderForm, partyForm, signupForm, validate } from './schemas';
+import { inviteForm, orderForm, partyForm, signupForm, validate } from './schemas';
 
 /* The messages are the services' own (auth, party and orders services), so a form says the same as the API would. */
 
@@ -49,6 +49,24 @@ describe('form validation, as the server validates', () => {
       customerId: id,
       supplierId: id,
       totalCents: 12345,
+    });
+  });
+
+  it('invitation: a role, an email and an expiry only when typed, the expiry in 1..720 hours', () => {
+    expect(validate(inviteForm, { role: 'editor', email: ' ', expiresInHours: '' }).data).toEqual({
+      role: 'editor',
+      email: undefined,
+      expiresInHours: undefined,
+    });
+    expect(validate(inviteForm, { role: 'admin', email: 'Ann@Example.com', expiresInHours: ' 24 ' }).data).toEqual({
+      role: 'admin',
+      email: 'ann@example.com',
+      expiresInHours: 24,
+    });
+    expect(validate(inviteForm, { role: 'root' as never, email: 'nope', expiresInHours: '0' }).errors).toEqual({
+      role: 'must be one of viewer, editor, admin',
+      email: 'must be an email address',
+      expiresInHours: 'must be 1..720',
     });
   });
 });

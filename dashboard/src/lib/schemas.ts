@@ -1,4 +1,4 @@
-import { email, loginInput, MAX_TOTAL_CENTS, newPassword, username } from '@pdash/contracts';
+import { email, loginInput, MAX_TOTAL_CENTS, newPassword, role, userInviteInput, username } from '@pdash/contracts';
 import { z } from 'zod';
 import { parseMoney } from './format';
 
@@ -26,6 +26,24 @@ export const orderForm = z.object({
       return cents ?? 0;
     })
     .pipe(z.number().int().min(0, 'must not be negative').max(MAX_TOTAL_CENTS, 'must be at most 10,000,000,000.00')),
+});
+
+/** An invitation: a role, an email if one is typed, and an expiry in hours if one is typed (else the server's default). */
+export const inviteForm = z.object({
+  role,
+  email: z
+    .string()
+    .transform((value) => value.trim() || undefined)
+    .pipe(email.optional()),
+  expiresInHours: z
+    .string()
+    .transform((value, ctx) => {
+      const text = value.trim();
+      if (text === '') return undefined;
+      if (!/^\d{1,6}$/.test(text)) ctx.addIssue({ code: 'custom', message: 'must be a whole number' });
+      return Number(text);
+    })
+    .pipe(userInviteInput.shape.expiresInHours),
 });
 
 export type FieldErrors<T> = Partial<Record<keyof T & string, string>>;

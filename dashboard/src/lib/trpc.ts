@@ -22,10 +22,17 @@ export type OrderFilter = Pick<OrdersListInput, 'customerId' | 'supplierId'>;
 export type Stats = RouterOutputs['orders']['stats'];
 export type Party = RouterOutputs['customers']['byId'];
 export type PartyPage = RouterOutputs['customers']['list'];
+export type UserPage = RouterOutputs['users']['list'];
+export type UsersListInput = ListInput<RouterInputs['users']>;
+export type Invite = RouterOutputs['users']['invite'];
+export type AuditPage = RouterOutputs['audit']['list'];
+export type AuditEntry = AuditPage['items'][number];
 export type { OrderChange } from '@pdash/bff';
 
 /** Customers and suppliers have the same procedures and records (the BFF's one party router). */
 export type PartyKind = 'customers' | 'suppliers';
+/** The records that have a History panel, named by their router. */
+export type RecordKind = PartyKind | 'orders';
 
 export const trpc = createTRPCClient<AppRouter>({
   links: [

@@ -1,13 +1,13 @@
 import { fireEvent, screen, waitFor } from '@solidjs/testing-library';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { trpc } from '../lib/trpc';
-import { apiError, renderPage } from '../test-support';
+import { apiError, makeUser, renderPage } from '../test-support';
 import Login from './Login';
 
 vi.mock('../lib/trpc');
 const login = vi.mocked(trpc.auth.login.mutate);
 
-const user = { id: 'u1', username: 'alice', email: 'alice@example.com', createdAt: '2026-01-01T00:00:00.000Z' };
+const user = makeUser({ username: 'alice', email: 'alice@example.com' });
 
 function fill(username: string, password: string) {
   fireEvent.input(screen.getByLabelText('Username or email'), { target: { value: username } });

@@ -4,6 +4,7 @@ import { OrderDialogLazy } from '../components/OrderDialogLazy';
 import { OrdersTable } from '../components/OrdersTable';
 import { type Picked, Picker } from '../components/Picker';
 import { EmptyState } from '../components/States';
+import { useCanEdit } from '../lib/access';
 import { formatCount, formatMoney } from '../lib/format';
 import { loaded, PAGE_SIZE, queries } from '../lib/queries';
 import type { OrderFilter } from '../lib/trpc';
@@ -17,6 +18,7 @@ export default function Orders() {
   const [customer, setCustomer] = createSignal<Picked | null>(null);
   const [supplier, setSupplier] = createSignal<Picked | null>(null);
   const [creating, setCreating] = createSignal(false);
+  const canEdit = useCanEdit();
   const filter = createMemo<OrderFilter>(() => {
     const c = customer();
     const s = supplier();
@@ -34,9 +36,11 @@ export default function Orders() {
     <section class="page" aria-labelledby="orders-title">
       <div class="page-head">
         <h1 id="orders-title">Orders</h1>
-        <button type="button" class="primary" onClick={() => setCreating(true)}>
-          New order
-        </button>
+        <Show when={canEdit()}>
+          <button type="button" class="primary" onClick={() => setCreating(true)}>
+            New order
+          </button>
+        </Show>
       </div>
 
       <dl class="summary" aria-label="Totals">
@@ -85,7 +89,7 @@ export default function Orders() {
         onFirstRows={() => performance.mark(FIRST_ROWS_MARK)}
         empty={
           <EmptyState title={filtered() ? 'No orders match this filter.' : 'No orders yet.'}>
-            <Show when={!filtered()}>
+            <Show when={!filtered() && canEdit()}>
               <button type="button" class="primary" onClick={() => setCreating(true)}>
                 Create the first order
               </button>

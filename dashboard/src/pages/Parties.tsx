@@ -5,6 +5,7 @@ import { createSignal, For, Match, onCleanup, Show, Switch } from 'solid-js';
 import { createPager, PagerNav } from '../components/Pager';
 import { DeletePartyDialog, PartyDialog } from '../components/PartyDialog';
 import { EmptyState, LoadError, TableSkeleton } from '../components/States';
+import { useCanEdit } from '../lib/access';
 import { errorMessage } from '../lib/errors';
 import { formatCount } from '../lib/format';
 import { PARTY_WORDS } from '../lib/parties';
@@ -16,9 +17,10 @@ const TABLE_FIELDS = optionalPartyFields.filter((field) => PARTY_FIELDS[field].i
 
 const SEARCH_DEBOUNCE_MS = 250;
 
-/** Customers or suppliers: searchable by name, paginated, with create, edit and delete. */
+/** Customers or suppliers: searchable by name, paginated, with create, edit and delete for editors. */
 export default function Parties(props: { kind: PartyKind }) {
   const words = () => PARTY_WORDS[props.kind];
+  const canEdit = useCanEdit();
   const [text, setText] = createSignal('');
   const [q, setQ] = createSignal('');
   const pager = createPager(() => [props.kind, q()]);
@@ -44,9 +46,11 @@ export default function Parties(props: { kind: PartyKind }) {
     <section class="page" aria-labelledby="parties-title">
       <div class="page-head">
         <h1 id="parties-title">{words().title}</h1>
-        <button type="button" class="primary" onClick={() => setCreating(true)}>
-          New {words().one}
-        </button>
+        <Show when={canEdit()}>
+          <button type="button" class="primary" onClick={() => setCreating(true)}>
+            New {words().one}
+          </button>
+        </Show>
       </div>
 
       <div class="filters">
@@ -74,7 +78,7 @@ export default function Parties(props: { kind: PartyKind }) {
         </Match>
         <Match when={page()?.items.length === 0}>
           <EmptyState title={q() ? `No ${words().many} match “${q()}”.` : `No ${words().many} yet.`}>
-            <Show when={!q()}>
+            <Show when={!q() && canEdit()}>
               <button type="button" class="primary" onClick={() => setCreating(true)}>
                 Create the first {words().one}
               </button>
@@ -91,9 +95,11 @@ export default function Parties(props: { kind: PartyKind }) {
                     <tr>
                       <th scope="col">Name</th>
                       <For each={TABLE_FIELDS}>{(field) => <th scope="col">{PARTY_FIELDS[field].label}</th>}</For>
-                      <th scope="col">
-                        <span class="visually-hidden">Actions</span>
-                      </th>
+                      <Show when={canEdit()}>
+                        <th scope="col">
+                          <span class="visually-hidden">Actions</span>
+                        </th>
+                      </Show>
                     </tr>
                   </thead>
                   <tbody>
@@ -106,19 +112,21 @@ export default function Parties(props: { kind: PartyKind }) {
                           <For each={TABLE_FIELDS}>
                             {(field) => <td data-label={PARTY_FIELDS[field].label}>{party[field] ?? <span class="muted">—</span>}</td>}
                           </For>
-                          <td class="actions">
-                            <button type="button" class="link" aria-label={`Edit ${party.name}`} onClick={() => setEditing(party)}>
-                              Edit
-                            </button>
-                            <button
-                              type="button"
-                              class="link danger-link"
-                              aria-label={`Delete ${party.name}`}
-                              onClick={() => setDeleting(party)}
-                            >
-                              Delete
-                            </button>
-                          </td>
+                          <Show when={canEdit()}>
+                            <td class="actions">
+                              <button type="button" class="link" aria-label={`Edit ${party.name}`} onClick={() => setEditing(party)}>
+                                Edit
+                              </button>
+                              <button
+                                type="button"
+                                class="link danger-link"
+                                aria-label={`Delete ${party.name}`}
+                                onClick={() => setDeleting(party)}
+                              >
+                                Delete
+                              </button>
+                            </td>
+                          </Show>
                         </tr>
                       )}
                     </For>

@@ -2,18 +2,21 @@ import { optionalPartyFields, PARTY_FIELDS } from '@pdash/contracts';
 import { A, useNavigate, useParams } from '@solidjs/router';
 import { useQuery } from '@tanstack/solid-query';
 import { createSignal, For, Match, Show, Switch } from 'solid-js';
+import { HistoryPanel } from '../components/HistoryPanel';
 import { OrdersTable } from '../components/OrdersTable';
 import { capitalize, DeletePartyDialog, PartyDialog } from '../components/PartyDialog';
 import { BlockSkeleton, EmptyState, LoadError } from '../components/States';
+import { useCanEdit } from '../lib/access';
 import { errorMessage, isNotFound } from '../lib/errors';
 import { formatCount, formatDateTime, formatMoney } from '../lib/format';
 import { PARTY_WORDS } from '../lib/parties';
 import { loaded, MAX_SUM_PAGES, queries } from '../lib/queries';
 import type { OrderFilter, PartyKind } from '../lib/trpc';
 
-/** One customer or supplier: the record, its orders and what they add up to. */
+/** One customer or supplier: the record (editable by editors), its orders, what they add up to, and its history. */
 export default function PartyDetail(props: { kind: PartyKind }) {
   const params = useParams<{ id: string }>();
+  const canEdit = useCanEdit();
   const navigate = useNavigate();
   const words = () => PARTY_WORDS[props.kind];
   const party = useQuery(() => queries.party(props.kind, params.id));
@@ -49,14 +52,16 @@ export default function PartyDetail(props: { kind: PartyKind }) {
             <>
               <div class="page-head">
                 <h1 id="party-title">{record().name}</h1>
-                <div class="buttons">
-                  <button type="button" onClick={() => setEditing(true)}>
-                    Edit
-                  </button>
-                  <button type="button" class="danger" onClick={() => setDeleting(true)}>
-                    Delete
-                  </button>
-                </div>
+                <Show when={canEdit()}>
+                  <div class="buttons">
+                    <button type="button" onClick={() => setEditing(true)}>
+                      Edit
+                    </button>
+                    <button type="button" class="danger" onClick={() => setDeleting(true)}>
+                      Delete
+                    </button>
+                  </div>
+                </Show>
               </div>
               <dl class="record card">
                 <For each={optionalPartyFields}>
@@ -124,6 +129,7 @@ export default function PartyDetail(props: { kind: PartyKind }) {
           caption={`Orders of this ${words().one}, newest first`}
           empty={<EmptyState title={`This ${words().one} has no orders yet.`} />}
         />
+        <HistoryPanel kind={props.kind} id={params.id} />
       </Show>
     </section>
   );

@@ -1,7 +1,8 @@
 import { A, useNavigate, useSearchParams } from '@solidjs/router';
 import { useMutation, useQueryClient } from '@tanstack/solid-query';
-import { createSignal } from 'solid-js';
+import { createSignal, Show } from 'solid-js';
 import { Field, FormError } from '../components/Field';
+import { fieldError } from '../lib/errors';
 import { createFormErrors } from '../lib/forms';
 import { queries } from '../lib/queries';
 import { signupForm, validate } from '../lib/schemas';
@@ -11,10 +12,24 @@ import { type RouterInputs, trpc } from '../lib/trpc';
 type SignupInput = RouterInputs['auth']['signup'];
 const FIELDS = ['username', 'email', 'password'] as const;
 
-/** Creates the account and logs straight in (the login sets the session cookie). */
+/** The server's refusal about the invitation (missing, malformed, used or expired), in plain words. */
+function invitationProblem(err: unknown, invited: boolean): string | undefined {
+  if (fieldError(err, ['inviteCode']).field !== 'inviteCode') return undefined;
+  return invited
+    ? 'Sign-up needs an invitation, and this one is not valid: it may be mistyped, already used or expired. Ask an admin for a new invitation link.'
+    : 'Sign-up needs an invitation. Ask an admin for an invitation link and open it to sign up.';
+}
+
+/**
+ * Creates the account and logs straight in (the login sets the session cookie). An invitation link
+ * (`/signup?invite=<code>`, made by users.invite) brings its code along; without one, sign-up works
+ * only where the server allows it (SIGNUP_MODE=open).
+ */
 export default function Signup() {
-  const [params] = useSearchParams<{ next?: string }>();
+  const [params] = useSearchParams<{ next?: string; invite?: string }>();
   const next = () => safeNext(params.next);
+  const invite = () => params.invite?.trim() || undefined;
+  const [inviteError, setInviteError] = createSignal<string>();
   const navigate = useNavigate();
   const client = useQueryClient();
   const [values, setValues] = createSignal({ username: '', email: '', password: '' });
@@ -32,14 +47,20 @@ export default function Signup() {
       client.setQueryData(queries.session().queryKey, { user });
       navigate(next(), { replace: true });
     },
-    onError: (err) => form.fromServer(err),
+    onError: (err) => {
+      const problem = invitationProblem(err, !!invite());
+      if (problem) setInviteError(problem);
+      else form.fromServer(err);
+    },
   }));
 
   const submit = (event: SubmitEvent) => {
     event.preventDefault();
     const result = validate(signupForm, values());
     form.reset(result.errors);
-    if (result.data) signup.mutate(result.data);
+    setInviteError();
+    const inviteCode = invite();
+    if (result.data) signup.mutate(inviteCode ? { ...result.data, inviteCode } : result.data);
   };
 
   const set = (field: keyof SignupInput) => (value: string) => setValues((v) => ({ ...v, [field]: value }));
@@ -48,6 +69,11 @@ export default function Signup() {
     <main class="auth-page" id="main">
       <form class="card auth-card" onSubmit={submit} noValidate aria-labelledby="signup-title">
         <h1 id="signup-title">Create your pdash account</h1>
+        <Show when={invite()}>
+          <p class="muted" data-testid="invite-notice">
+            You were invited: your account gets the role the invitation names.
+          </p>
+        </Show>
         <Field
           label="Username"
           name="username"
@@ -76,7 +102,7 @@ export default function Signup() {
           onValue={set('password')}
           error={form.errors().password}
         />
-        <FormError message={form.formError()} />
+        <FormError message={inviteError() ?? form.formError()} />
         <button type="submit" class="primary" disabled={signup.isPending}>
           {signup.isPending ? 'Creating account…' : 'Sign up'}
         </button>

@@ -21,4 +21,6 @@ export const trpc = {
   customers: party(),
   suppliers: party(),
   orders: router('list', 'byId', 'create', 'update', 'delete', 'stats', 'onChange'),
+  users: router('list', 'invite', 'update'),
+  audit: router('list'),
 } as unknown as typeof real;

@@ -17,7 +17,12 @@ export interface User {
   id: string;
   username: string;
   email: string;
-  createdAt: string | undefined;
+  createdAt:
+    | string
+    | undefined;
+  /** viewer, editor or admin */
+  role: string;
+  disabled: boolean;
 }
 
 export interface SignUpRequest {
@@ -27,7 +32,11 @@ export interface SignUpRequest {
   /** 8..128 characters */
   password: string;
   /** the caller's address as the BFF saw it: sign-ups are limited per address */
-  clientAddress?: string | undefined;
+  clientAddress?:
+    | string
+    | undefined;
+  /** needed in SIGNUP_MODE=invite; sets the role in either mode */
+  inviteCode?: string | undefined;
 }
 
 export interface SignUpResponse {
@@ -55,7 +64,11 @@ export interface VerifyTokenRequest {
 export interface VerifyTokenResponse {
   userId: string;
   username: string;
-  expiresAt: string | undefined;
+  expiresAt:
+    | string
+    | undefined;
+  /** the account's role now */
+  role: string;
 }
 
 export interface RevokeTokenRequest {
@@ -69,8 +82,76 @@ export interface GetUserRequest {
   id: string;
 }
 
+export interface CreateInviteRequest {
+  role: string;
+  email?:
+    | string
+    | undefined;
+  /** 1..720; 0: the default, 72 */
+  expiresInHours: number;
+}
+
+export interface CreateInviteResponse {
+  code: string;
+  role: string;
+  email?: string | undefined;
+  expiresAt: string | undefined;
+}
+
+export interface ListUsersRequest {
+  /** part of a username or email */
+  q?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export interface ListUsersResponse {
+  items: User[];
+  nextCursor?: string | undefined;
+  total: number;
+}
+
+export interface UpdateUserRequest {
+  id: string;
+  role?: string | undefined;
+  disabled?: boolean | undefined;
+}
+
+export interface ListAuditRequest {
+  entity?: string | undefined;
+  entityId?: string | undefined;
+  actorId?: string | undefined;
+  limit: number;
+  cursor?:
+    | string
+    | undefined;
+  /** entries about users: for admins only */
+  includeUsers: boolean;
+}
+
+export interface AuditActor {
+  id: string;
+  username: string;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: string | undefined;
+  actor?: AuditActor | undefined;
+  action: string;
+  entity: string;
+  entityId: string;
+  /** {field: {from?, to?}} */
+  changesJson: string;
+}
+
+export interface ListAuditResponse {
+  items: AuditEntry[];
+  nextCursor?: string | undefined;
+}
+
 function createBaseUser(): User {
-  return { id: "", username: "", email: "", createdAt: undefined };
+  return { id: "", username: "", email: "", createdAt: undefined, role: "", disabled: false };
 }
 
 export const User: MessageFns<User> = {
@@ -86,6 +167,12 @@ export const User: MessageFns<User> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(34).fork()).join();
+    }
+    if (message.role !== "") {
+      writer.uint32(42).string(message.role);
+    }
+    if (message.disabled !== false) {
+      writer.uint32(48).bool(message.disabled);
     }
     return writer;
   },
@@ -135,6 +222,22 @@ export const User: MessageFns<User> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.disabled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -149,7 +252,7 @@ export const User: MessageFns<User> = {
 };
 
 function createBaseSignUpRequest(): SignUpRequest {
-  return { username: "", email: "", password: "", clientAddress: undefined };
+  return { username: "", email: "", password: "", clientAddress: undefined, inviteCode: undefined };
 }
 
 export const SignUpRequest: MessageFns<SignUpRequest> = {
@@ -165,6 +268,9 @@ export const SignUpRequest: MessageFns<SignUpRequest> = {
     }
     if (message.clientAddress !== undefined) {
       writer.uint32(34).string(message.clientAddress);
+    }
+    if (message.inviteCode !== undefined) {
+      writer.uint32(42).string(message.inviteCode);
     }
     return writer;
   },
@@ -212,6 +318,14 @@ export const SignUpRequest: MessageFns<SignUpRequest> = {
             }
 
             message.clientAddress = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.inviteCode = reader.string();
             continue;
           }
         }
@@ -456,7 +570,7 @@ export const VerifyTokenRequest: MessageFns<VerifyTokenRequest> = {
 };
 
 function createBaseVerifyTokenResponse(): VerifyTokenResponse {
-  return { userId: "", username: "", expiresAt: undefined };
+  return { userId: "", username: "", expiresAt: undefined, role: "" };
 }
 
 export const VerifyTokenResponse: MessageFns<VerifyTokenResponse> = {
@@ -469,6 +583,9 @@ export const VerifyTokenResponse: MessageFns<VerifyTokenResponse> = {
     }
     if (message.expiresAt !== undefined) {
       Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(26).fork()).join();
+    }
+    if (message.role !== "") {
+      writer.uint32(34).string(message.role);
     }
     return writer;
   },
@@ -508,6 +625,14 @@ export const VerifyTokenResponse: MessageFns<VerifyTokenResponse> = {
             }
 
             message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.role = reader.string();
             continue;
           }
         }
@@ -650,12 +775,700 @@ export const GetUserRequest: MessageFns<GetUserRequest> = {
   },
 };
 
+function createBaseCreateInviteRequest(): CreateInviteRequest {
+  return { role: "", email: undefined, expiresInHours: 0 };
+}
+
+export const CreateInviteRequest: MessageFns<CreateInviteRequest> = {
+  encode(message: CreateInviteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.role !== "") {
+      writer.uint32(10).string(message.role);
+    }
+    if (message.email !== undefined) {
+      writer.uint32(18).string(message.email);
+    }
+    if (message.expiresInHours !== 0) {
+      writer.uint32(24).int32(message.expiresInHours);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateInviteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateInviteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.email = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.expiresInHours = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCreateInviteResponse(): CreateInviteResponse {
+  return { code: "", role: "", email: undefined, expiresAt: undefined };
+}
+
+export const CreateInviteResponse: MessageFns<CreateInviteResponse> = {
+  encode(message: CreateInviteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== "") {
+      writer.uint32(10).string(message.code);
+    }
+    if (message.role !== "") {
+      writer.uint32(18).string(message.role);
+    }
+    if (message.email !== undefined) {
+      writer.uint32(26).string(message.email);
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateInviteResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateInviteResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.email = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListUsersRequest(): ListUsersRequest {
+  return { q: undefined, limit: 0, cursor: undefined };
+}
+
+export const ListUsersRequest: MessageFns<ListUsersRequest> = {
+  encode(message: ListUsersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.q !== undefined) {
+      writer.uint32(10).string(message.q);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).int32(message.limit);
+    }
+    if (message.cursor !== undefined) {
+      writer.uint32(26).string(message.cursor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListUsersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListUsersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.q = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListUsersResponse(): ListUsersResponse {
+  return { items: [], nextCursor: undefined, total: 0 };
+}
+
+export const ListUsersResponse: MessageFns<ListUsersResponse> = {
+  encode(message: ListUsersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.items) {
+      User.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextCursor !== undefined) {
+      writer.uint32(18).string(message.nextCursor);
+    }
+    if (message.total !== 0) {
+      writer.uint32(24).int32(message.total);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListUsersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListUsersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.items.push(User.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextCursor = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.total = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUpdateUserRequest(): UpdateUserRequest {
+  return { id: "", role: undefined, disabled: undefined };
+}
+
+export const UpdateUserRequest: MessageFns<UpdateUserRequest> = {
+  encode(message: UpdateUserRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.role !== undefined) {
+      writer.uint32(18).string(message.role);
+    }
+    if (message.disabled !== undefined) {
+      writer.uint32(24).bool(message.disabled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateUserRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateUserRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.disabled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListAuditRequest(): ListAuditRequest {
+  return {
+    entity: undefined,
+    entityId: undefined,
+    actorId: undefined,
+    limit: 0,
+    cursor: undefined,
+    includeUsers: false,
+  };
+}
+
+export const ListAuditRequest: MessageFns<ListAuditRequest> = {
+  encode(message: ListAuditRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.entity !== undefined) {
+      writer.uint32(10).string(message.entity);
+    }
+    if (message.entityId !== undefined) {
+      writer.uint32(18).string(message.entityId);
+    }
+    if (message.actorId !== undefined) {
+      writer.uint32(26).string(message.actorId);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(32).int32(message.limit);
+    }
+    if (message.cursor !== undefined) {
+      writer.uint32(42).string(message.cursor);
+    }
+    if (message.includeUsers !== false) {
+      writer.uint32(48).bool(message.includeUsers);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAuditRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAuditRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entity = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.entityId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.actorId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.includeUsers = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAuditActor(): AuditActor {
+  return { id: "", username: "" };
+}
+
+export const AuditActor: MessageFns<AuditActor> = {
+  encode(message: AuditActor, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.username !== "") {
+      writer.uint32(18).string(message.username);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditActor {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditActor();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAuditEntry(): AuditEntry {
+  return { id: "", at: undefined, actor: undefined, action: "", entity: "", entityId: "", changesJson: "" };
+}
+
+export const AuditEntry: MessageFns<AuditEntry> = {
+  encode(message: AuditEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(18).fork()).join();
+    }
+    if (message.actor !== undefined) {
+      AuditActor.encode(message.actor, writer.uint32(26).fork()).join();
+    }
+    if (message.action !== "") {
+      writer.uint32(34).string(message.action);
+    }
+    if (message.entity !== "") {
+      writer.uint32(42).string(message.entity);
+    }
+    if (message.entityId !== "") {
+      writer.uint32(50).string(message.entityId);
+    }
+    if (message.changesJson !== "") {
+      writer.uint32(58).string(message.changesJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.actor = AuditActor.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.entity = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.entityId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.changesJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListAuditResponse(): ListAuditResponse {
+  return { items: [], nextCursor: undefined };
+}
+
+export const ListAuditResponse: MessageFns<ListAuditResponse> = {
+  encode(message: ListAuditResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.items) {
+      AuditEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextCursor !== undefined) {
+      writer.uint32(18).string(message.nextCursor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAuditResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAuditResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.items.push(AuditEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextCursor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 export type AuthServiceDefinition = typeof AuthServiceDefinition;
 export const AuthServiceDefinition = {
   name: "AuthService",
   fullName: "pdash.auth.v1.AuthService",
   methods: {
-    /** ALREADY_EXISTS naming username or email when taken. */
+    /**
+     * ALREADY_EXISTS naming username or email when taken; PERMISSION_DENIED naming invite_code
+     * when the sign-up mode needs an invitation and the code is missing, wrong, used or expired.
+     */
     signUp: {
       name: "SignUp",
       requestType: SignUpRequest as typeof SignUpRequest,
@@ -665,8 +1478,9 @@ export const AuthServiceDefinition = {
       options: {},
     },
     /**
-     * UNAUTHENTICATED alike for an unknown user and a wrong password; RESOURCE_EXHAUSTED after
-     * too many failures for the username or the client address.
+     * UNAUTHENTICATED alike for an unknown user and a wrong password (and for a disabled account,
+     * told only after the right password); RESOURCE_EXHAUSTED after too many failures for the
+     * username or the client address.
      */
     logIn: {
       name: "LogIn",
@@ -676,6 +1490,10 @@ export const AuthServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * The token's user with the role and state the account has now (not when the token was made):
+     * UNAUTHENTICATED for a disabled or removed account.
+     */
     verifyToken: {
       name: "VerifyToken",
       requestType: VerifyTokenRequest as typeof VerifyTokenRequest,
@@ -701,35 +1519,100 @@ export const AuthServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /** An invitation: a single-use code, valid until expires_at. The caller (metadata) is the inviter. */
+    createInvite: {
+      name: "CreateInvite",
+      requestType: CreateInviteRequest as typeof CreateInviteRequest,
+      requestStream: false,
+      responseType: CreateInviteResponse as typeof CreateInviteResponse,
+      responseStream: false,
+      options: {},
+    },
+    listUsers: {
+      name: "ListUsers",
+      requestType: ListUsersRequest as typeof ListUsersRequest,
+      requestStream: false,
+      responseType: ListUsersResponse as typeof ListUsersResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** FAILED_PRECONDITION (reason LAST_ADMIN) when it would leave no enabled admin. */
+    updateUser: {
+      name: "UpdateUser",
+      requestType: UpdateUserRequest as typeof UpdateUserRequest,
+      requestStream: false,
+      responseType: User as typeof User,
+      responseStream: false,
+      options: {},
+    },
+    /** The history, newest first. */
+    listAudit: {
+      name: "ListAudit",
+      requestType: ListAuditRequest as typeof ListAuditRequest,
+      requestStream: false,
+      responseType: ListAuditResponse as typeof ListAuditResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
 export interface AuthServiceImplementation<CallContextExt = {}> {
-  /** ALREADY_EXISTS naming username or email when taken. */
+  /**
+   * ALREADY_EXISTS naming username or email when taken; PERMISSION_DENIED naming invite_code
+   * when the sign-up mode needs an invitation and the code is missing, wrong, used or expired.
+   */
   signUp(request: SignUpRequest, context: CallContext & CallContextExt): Promise<SignUpResponse>;
   /**
-   * UNAUTHENTICATED alike for an unknown user and a wrong password; RESOURCE_EXHAUSTED after
-   * too many failures for the username or the client address.
+   * UNAUTHENTICATED alike for an unknown user and a wrong password (and for a disabled account,
+   * told only after the right password); RESOURCE_EXHAUSTED after too many failures for the
+   * username or the client address.
    */
   logIn(request: LogInRequest, context: CallContext & CallContextExt): Promise<LogInResponse>;
+  /**
+   * The token's user with the role and state the account has now (not when the token was made):
+   * UNAUTHENTICATED for a disabled or removed account.
+   */
   verifyToken(request: VerifyTokenRequest, context: CallContext & CallContextExt): Promise<VerifyTokenResponse>;
   /** The token stops working everywhere. */
   revokeToken(request: RevokeTokenRequest, context: CallContext & CallContextExt): Promise<RevokeTokenResponse>;
   getUser(request: GetUserRequest, context: CallContext & CallContextExt): Promise<User>;
+  /** An invitation: a single-use code, valid until expires_at. The caller (metadata) is the inviter. */
+  createInvite(request: CreateInviteRequest, context: CallContext & CallContextExt): Promise<CreateInviteResponse>;
+  listUsers(request: ListUsersRequest, context: CallContext & CallContextExt): Promise<ListUsersResponse>;
+  /** FAILED_PRECONDITION (reason LAST_ADMIN) when it would leave no enabled admin. */
+  updateUser(request: UpdateUserRequest, context: CallContext & CallContextExt): Promise<User>;
+  /** The history, newest first. */
+  listAudit(request: ListAuditRequest, context: CallContext & CallContextExt): Promise<ListAuditResponse>;
 }
 
 export interface AuthServiceClient<CallOptionsExt = {}> {
-  /** ALREADY_EXISTS naming username or email when taken. */
+  /**
+   * ALREADY_EXISTS naming username or email when taken; PERMISSION_DENIED naming invite_code
+   * when the sign-up mode needs an invitation and the code is missing, wrong, used or expired.
+   */
   signUp(request: SignUpRequest, options?: CallOptions & CallOptionsExt): Promise<SignUpResponse>;
   /**
-   * UNAUTHENTICATED alike for an unknown user and a wrong password; RESOURCE_EXHAUSTED after
-   * too many failures for the username or the client address.
+   * UNAUTHENTICATED alike for an unknown user and a wrong password (and for a disabled account,
+   * told only after the right password); RESOURCE_EXHAUSTED after too many failures for the
+   * username or the client address.
    */
   logIn(request: LogInRequest, options?: CallOptions & CallOptionsExt): Promise<LogInResponse>;
+  /**
+   * The token's user with the role and state the account has now (not when the token was made):
+   * UNAUTHENTICATED for a disabled or removed account.
+   */
   verifyToken(request: VerifyTokenRequest, options?: CallOptions & CallOptionsExt): Promise<VerifyTokenResponse>;
   /** The token stops working everywhere. */
   revokeToken(request: RevokeTokenRequest, options?: CallOptions & CallOptionsExt): Promise<RevokeTokenResponse>;
   getUser(request: GetUserRequest, options?: CallOptions & CallOptionsExt): Promise<User>;
+  /** An invitation: a single-use code, valid until expires_at. The caller (metadata) is the inviter. */
+  createInvite(request: CreateInviteRequest, options?: CallOptions & CallOptionsExt): Promise<CreateInviteResponse>;
+  listUsers(request: ListUsersRequest, options?: CallOptions & CallOptionsExt): Promise<ListUsersResponse>;
+  /** FAILED_PRECONDITION (reason LAST_ADMIN) when it would leave no enabled admin. */
+  updateUser(request: UpdateUserRequest, options?: CallOptions & CallOptionsExt): Promise<User>;
+  /** The history, newest first. */
+  listAudit(request: ListAuditRequest, options?: CallOptions & CallOptionsExt): Promise<ListAuditResponse>;
 }
 
 function toTimestamp(dateStr: string): Timestamp {
