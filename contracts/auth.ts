@@ -21,10 +21,11 @@ export type UserRecord = z.infer<typeof userRecord>;
 
 /**
  * An invitation code as users.invite hands it out: the invite's id and a secret, `<24 hex>.<43 base64url>`.
- * Any other text is refused before a look-up.
+ * The auth service refuses any other text without a look-up, as it refuses a wrong code: 403
+ * naming inviteCode (API.md), not 400.
  */
 export const INVITE_CODE = /^[0-9a-f]{24}\.[A-Za-z0-9_-]{43}$/;
-export const inviteCode = z.string().max(80, 'is not a valid invitation code').regex(INVITE_CODE, 'is not a valid invitation code');
+export const inviteCode = z.string().max(200, 'is not a valid invitation code').describe('the code of an invitation (users.invite)');
 
 /** A sign-up: the rules of a new account (the auth service checks the same). */
 export const signupInput = z.strictObject({ username, email, password: newPassword, inviteCode: inviteCode.optional() });

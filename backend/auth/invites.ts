@@ -73,19 +73,30 @@ export class InviteStore {
     return { code: `${doc._id.toHexString()}.${secret}`, role: doc.role, email: doc.email, expiresAt: doc.expiresAt };
   }
 
+  /** Whether `code` names an invitation that is not expired and not used (it may still be taken first by another). */
+  async isUsable(code: string): Promise<boolean> {
+    const invite = await this.find(code);
+    return invite !== undefined && (await this.uses.countDocuments({ _id: invite._id }, { limit: 1 })) === 0;
+  }
+
+  /** The unexpired invitation whose code this is. */
+  private async find(code: string): Promise<InviteDoc | undefined> {
+    if (!INVITE_CODE.test(code)) return undefined;
+    const [idHex, secret = ''] = code.split('.');
+    const invite = await this.invites.findOne({ _id: ObjectId.createFromHexString(idHex as string) });
+    if (!invite) return undefined;
+    if (!timingSafeEqual(hashSecret(secret), Buffer.from(invite.secretHash, 'hex'))) return undefined;
+    return invite.expiresAt.getTime() > Date.now() ? invite : undefined;
+  }
+
   /**
    * Takes the invitation `code` stands for, once: its role and id, or undefined when the code is
    * wrong, expired or already used. A sign-up that fails after this gives it back (`giveBack`).
    */
   async use(code: string): Promise<{ id: ObjectId; role: Role } | undefined> {
-    if (!INVITE_CODE.test(code)) return undefined;
-    const [idHex, secret = ''] = code.split('.');
-    const id = ObjectId.createFromHexString(idHex as string);
-    const invite = await this.invites.findOne({ _id: id });
+    const invite = await this.find(code);
     if (!invite) return undefined;
-    const expected = Buffer.from(invite.secretHash, 'hex');
-    if (!timingSafeEqual(hashSecret(secret), expected)) return undefined;
-    if (invite.expiresAt.getTime() <= Date.now()) return undefined;
+    const id = invite._id;
     try {
       await this.uses.insertOne({ _id: id, at: new Date() });
     } catch (err) {

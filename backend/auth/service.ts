@@ -28,7 +28,7 @@ import type { LoginLimiter } from './login-limiter.js';
 import { hashPassword, type PasswordVerifier } from './passwords.js';
 import type { RevocationList } from './revocations.js';
 import type { SignupLimiter } from './signup-limiter.js';
-import { toUser, type UserStore } from './store.js';
+import { toUser, type UserChanges, type UserStore } from './store.js';
 import { type AccessTokens, unauthenticated } from './tokens.js';
 
 const signUpSchema = z.object({
@@ -70,6 +70,8 @@ const INVALID_INVITE = 'inviteCode: invalid, already used or expired; ask an adm
 /** How long users.update waits for another one changing accounts before it says busy. */
 const ADMIN_LOCK_ROUNDS = 80;
 const ADMIN_LOCK_WAIT_MS = 25;
+/** The accounts claim goes stale after 20 s: its holder writes only within the first 5 (a write then lands within 13.5 s). */
+const ADMIN_LOCK_WRITE_WITHIN_MS = 5_000;
 
 /** Accounts, roles, invitations, passwords and access tokens; and the reading of the history. */
 export function createAuthService(deps: {
@@ -100,6 +102,11 @@ export function createAuthService(deps: {
      */
     async signUp(request, context) {
       const fields = parseRequest(signUpSchema, request);
+      // The invitation first: without a valid one nothing else is told, not even whether a name is taken.
+      if (signupMode === 'invite' && !fields.inviteCode)
+        throw new ServerError(Status.PERMISSION_DENIED, 'inviteCode: required; sign-up is by invitation (ask an admin)');
+      if (fields.inviteCode && !(await invites.isUsable(fields.inviteCode)))
+        throw new ServerError(Status.PERMISSION_DENIED, INVALID_INVITE);
       const keys = [`username:${fields.username}`, `email:${fields.email}`];
       for (let prior = firstInFlight(keys); prior; prior = firstInFlight(keys)) {
         const created = await prior.catch(() => undefined);
@@ -113,8 +120,6 @@ export function createAuthService(deps: {
         // Only a sign-up that will hash counts against its address; the hash waits its turn and
         // is never made for a caller that gave up meanwhile (signup-limiter.ts).
         const address = fields.clientAddress || undefined;
-        if (signupMode === 'invite' && !fields.inviteCode)
-          throw new ServerError(Status.PERMISSION_DENIED, 'inviteCode: required; sign-up is by invitation (ask an admin)');
         const invite = fields.inviteCode ? await invites.use(fields.inviteCode) : undefined;
         if (fields.inviteCode && !invite) throw new ServerError(Status.PERMISSION_DENIED, INVALID_INVITE);
         // A sign-up that makes no account gives its count and its invitation back.
@@ -134,7 +139,13 @@ export function createAuthService(deps: {
             { invite: invite?.id.toHexString() },
           );
         } catch (err) {
-          await giveBack();
+          // An insert that timed out may still have landed: the invitation goes back only when no account was made.
+          const made = await store.findByLogin(fields.username).then(
+            (doc) => doc !== undefined,
+            () => true,
+          );
+          if (made) await signups.refund(address).catch(() => {});
+          else await giveBack();
           throw err;
         }
         if ('taken' in result) {
@@ -225,15 +236,20 @@ export function createAuthService(deps: {
 
     async updateUser(request, context) {
       const actor = await requireAdmin(context);
-      const { id, ...changes } = parseRequest(updateUserSchema, request);
+      const { id, ...given } = parseRequest(updateUserSchema, request);
+      // protobuf's decoder sets every optional field, unset ones as undefined: only the given ones change.
+      const changes: UserChanges = {};
+      if (given.role !== undefined) changes.role = given.role;
+      if (given.disabled !== undefined) changes.disabled = given.disabled;
       const objectId = parseId(id);
-      return withAdminLock(async () => {
+      return withAdminLock(async (inTime) => {
         const before = await store.getDoc(objectId);
         if (!before) throw notFound(`no user ${id}`);
         const after = { ...toUser(before), ...changes };
         const staysEnabledAdmin = after.role === 'admin' && !after.disabled;
         if (toUser(before).role === 'admin' && !before.disabled && !staysEnabledAdmin && !(await store.hasOtherEnabledAdmin(objectId)))
           throw failure(Status.FAILED_PRECONDITION, 'LAST_ADMIN', `user ${id} is the last enabled admin; make another admin first`);
+        if (!inTime()) throw new ServerError(Status.UNAVAILABLE, 'accounts are busy; try again');
         const user = await store.update(before, changes, actor);
         if (!user) throw notFound(`no user ${id}`);
         log.info({ userId: id, changes, by: actor.username }, 'user updated');
@@ -241,26 +257,39 @@ export function createAuthService(deps: {
       });
     },
 
-    async listAudit(request) {
-      return history.list(parseRequest(listAuditSchema, request));
+    async listAudit(request, context) {
+      const query = parseRequest(listAuditSchema, request);
+      // Entries about users are for admins: the caller's role is checked here too, not taken from the request.
+      const includeUsers = query.includeUsers && (await callerIsAdmin(context));
+      if (query.entity === 'user' && !includeUsers)
+        throw new ServerError(Status.PERMISSION_DENIED, 'role: admin needed for the history of users');
+      return history.list({ ...query, includeUsers });
     },
   };
+
+  async function callerIsAdmin(context: CallContext) {
+    const actor = actorOf(context.metadata);
+    const doc = actor ? await store.getDoc(parseId(actor.id)) : undefined;
+    return !!doc && !doc.disabled && toUser(doc).role === 'admin';
+  }
 
   /** The calling admin (the BFF checked the role too; this service does not take it on trust). */
   async function requireAdmin(context: CallContext) {
     const actor = actorOf(context.metadata);
-    const doc = actor ? await store.getDoc(parseId(actor.id)) : undefined;
-    if (!actor || !doc || doc.disabled || toUser(doc).role !== 'admin')
-      throw new ServerError(Status.PERMISSION_DENIED, 'role: admin needed');
+    if (!actor || !(await callerIsAdmin(context))) throw new ServerError(Status.PERMISSION_DENIED, 'role: admin needed');
     return actor;
   }
 
-  async function withAdminLock<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` while holding the accounts claim. `work` gets `inTime()`: false once the claim could
+   * have gone stale (another admin's change may then run), so it must not write any more.
+   */
+  async function withAdminLock<T>(work: (inTime: () => boolean) => Promise<T>): Promise<T> {
     for (let round = 0; round < ADMIN_LOCK_ROUNDS; round++) {
       const at = await adminLock.takeAt('accounts');
       if (at) {
         try {
-          return await work();
+          return await work(() => Date.now() - at.getTime() < ADMIN_LOCK_WRITE_WITHIN_MS);
         } finally {
           await adminLock.releaseEventually('accounts', { at });
         }

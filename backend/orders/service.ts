@@ -115,7 +115,7 @@ export function createOrdersService(deps: {
       });
       // The checks took round trips: the write goes only while the version claim still holds.
       if (!deadline.inTime()) throw new ServerError(Status.UNAVAILABLE, `order ${objectId.toHexString()} is busy; try again`);
-      doc = await store.update(objectId, changes, { before, token, actor });
+      doc = await store.update(objectId, changes, { before, token, actor, deadline });
       return doc;
     } finally {
       // The update clears the reservation; it is left only when the check or the update failed.
@@ -204,7 +204,7 @@ export function createOrdersService(deps: {
         write: (before, deadline) =>
           refs.customerId || refs.supplierId
             ? updateReferences(objectId, request, refs, changes, before, deadline, actor)
-            : store.update(objectId, changes, { before, actor }),
+            : store.update(objectId, changes, { before, actor, deadline }),
       });
       if (outcome.status === 'missing') throw missing(request.id);
       if (outcome.status === 'busy') throw new ServerError(Status.UNAVAILABLE, `order ${request.id} is busy; try again`);
@@ -223,7 +223,7 @@ export function createOrdersService(deps: {
       const objectId = parseId(id);
       const outcome = await versions.update(objectId.toHexString(), {
         read: () => store.get(objectId),
-        write: (before) => store.remove(before, actorOf(context.metadata)),
+        write: (before, deadline) => store.remove(before, actorOf(context.metadata), deadline),
       });
       if (outcome.status === 'missing') throw missing(id);
       if (outcome.status !== 'updated') throw new ServerError(Status.UNAVAILABLE, `order ${id} is busy; try again`);

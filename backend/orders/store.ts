@@ -2,6 +2,7 @@ import { type Actor, type AuditDoc, AuditTrail, auditEntry } from '@pdash/backen
 import type { Logger } from '@pdash/backend-shared/logger';
 import { collectionCount } from '@pdash/backend-shared/mongo';
 import { decodeCursor, encodeCursor, pageFilter } from '@pdash/backend-shared/pagination';
+import { WriteTooLate } from '@pdash/backend-shared/versioned';
 import { type AuditChanges, diffChanges, fieldsAs } from '@pdash/contracts';
 import type { DayStats, Order } from '@pdash/proto/orders/v1/orders';
 import { type Collection, type Db, type Document, type Filter, ObjectId } from 'mongodb';
@@ -234,7 +235,11 @@ export class OrdersStore {
    * FerretDB 1.x does not make the filter atomic with the write: the service claims the version
    * first (the storage protocol, backend/shared/versioned.ts), so only one update at a time gets here per order.
    */
-  async update(id: ObjectId, changes: OrderChanges, options: { before: OrderDoc; token?: ObjectId; actor: Actor | null }) {
+  async update(
+    id: ObjectId,
+    changes: OrderChanges,
+    options: { before: OrderDoc; token?: ObjectId; actor: Actor | null; deadline: { inTime(): boolean } },
+  ) {
     const { before } = options;
     const filter: Filter<OrderDoc> = { _id: id, version: before.version };
     if (options.token) filter['pendingRefs.token'] = options.token;
@@ -242,6 +247,8 @@ export class OrdersStore {
     const changed = diffChanges(historyValues(before), historyValues({ ...before, ...changes }), HISTORY_FIELDS);
     const entry = this.entry(id, `v${before.version + 1}`, updatedAt, options.actor, 'updated', changed);
     await this.trail.announce(entry, id);
+    // The announcement took a round trip: the write goes only while the version claim holds.
+    if (!options.deadline.inTime()) throw new WriteTooLate();
     const doc = await this.collection.findOneAndUpdate(
       filter,
       {
@@ -260,7 +267,7 @@ export class OrdersStore {
    * meanwhile): the history entries it still holds are delivered first. Returns the order as it
    * was, or null when it is gone.
    */
-  async remove(before: OrderDoc, actor: Actor | null) {
+  async remove(before: OrderDoc, actor: Actor | null, deadline: { inTime(): boolean }) {
     await this.trail.flush(before);
     const entry: AuditDoc = this.entry(
       before._id,
@@ -271,6 +278,7 @@ export class OrdersStore {
       fieldsAs('from', historyValues(before), HISTORY_FIELDS),
     );
     await this.trail.announce(entry, before._id, 'delete');
+    if (!deadline.inTime()) throw new WriteTooLate();
     const doc = await this.collection.findOneAndDelete({ _id: before._id });
     if (doc) await this.trail.deliver(entry, before._id, 'delete');
     return doc;

@@ -110,8 +110,9 @@ export function createPartyService(deps: {
         await cache.markWriting(id);
         if (!store.records.mayStillRemove(mark.at))
           throw new ServerError(Status.UNAVAILABLE, `${kind} ${id} took too long to delete; try again`);
-        removing = true;
-        const removal = await store.remove(objectId, mark.at, actorOf(context.metadata));
+        const removal = await store.remove(objectId, mark.at, actorOf(context.metadata), () => {
+          removing = true;
+        });
         if (removal !== 'removed') {
           // Nothing was sent: the mark may go.
           removing = false;

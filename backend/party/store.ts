@@ -2,7 +2,7 @@ import { type Actor, AuditTrail, auditEntry } from '@pdash/backend-shared/audit'
 import type { Logger } from '@pdash/backend-shared/logger';
 import { collectionCount, findByIds } from '@pdash/backend-shared/mongo';
 import { decodeCursor, encodeCursor, pageFilter } from '@pdash/backend-shared/pagination';
-import { type StorageTiming, type UpdateOutcome as StoreOutcome, VersionedRecords } from '@pdash/backend-shared/versioned';
+import { type StorageTiming, type UpdateOutcome as StoreOutcome, VersionedRecords, WriteTooLate } from '@pdash/backend-shared/versioned';
 import { diffChanges, fieldsAs, type OptionalPartyField, optionalPartyFields, type PartyValues, partyFieldNames } from '@pdash/contracts';
 import type { Party } from '@pdash/proto/common/v1/party';
 import { type Collection, type Db, ObjectId, type WithId } from 'mongodb';
@@ -132,8 +132,8 @@ export class PartyStore {
     const outcome = await this.records.update(id.toHexString(), {
       expectedVersion: options.expectedVersion,
       read: () => this.collection.findOne({ _id: id }),
-      write: async (current) => {
-        const written = await this.write(current, changes, options);
+      write: async (current, deadline) => {
+        const written = await this.write(current, changes, { ...options, deadline });
         entry = written.entry;
         return written.next;
       },
@@ -143,7 +143,11 @@ export class PartyStore {
     return { status: 'updated', record: toParty(outcome.record) };
   }
 
-  private async write(current: WithId<PartyDoc>, changes: PartyChanges, options: { signal?: AbortSignal; actor: Actor | null }) {
+  private async write(
+    current: WithId<PartyDoc>,
+    changes: PartyChanges,
+    options: { signal?: AbortSignal; actor: Actor | null; deadline: { inTime(): boolean } },
+  ) {
     const { signal } = options;
     const next: WithId<PartyDoc> = { ...current, updatedAt: new Date(), version: current.version + 1 };
     const set: Partial<PartyDoc> = { updatedAt: next.updatedAt, version: next.version };
@@ -165,6 +169,9 @@ export class PartyStore {
     const changed = diffChanges(current, next, partyFieldNames);
     const entry = this.entry(current._id, `v${next.version}`, next.updatedAt, options.actor, 'updated', changed);
     await this.trail.announce(entry, current._id);
+    // The announcement took a round trip: the write goes only while the caller waits and the claim holds.
+    signal?.throwIfAborted();
+    if (!options.deadline.inTime()) throw new WriteTooLate();
     await this.collection.updateOne(
       { _id: current._id },
       { $set: { ...set, ...this.trail.pending(entry) }, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) },
@@ -192,7 +199,7 @@ export class PartyStore {
    * the history entries the record still holds, and announces its own. `inTime` says whether
    * the removal may still be sent (the delete's own deadline); false: nothing removed, 'late'.
    */
-  async remove(id: ObjectId, markedAt: number, actor: Actor | null): Promise<'removed' | 'missing' | 'late' | 'busy'> {
+  async remove(id: ObjectId, markedAt: number, actor: Actor | null, sent: () => void): Promise<'removed' | 'missing' | 'late' | 'busy'> {
     let entry: ReturnType<PartyStore['entry']> | undefined;
     const late = new Error('late');
     const outcome = await this.records
@@ -204,6 +211,7 @@ export class PartyStore {
           await this.trail.announce(entry, id, 'delete');
           // Too late to send the removal: nothing is removed (the claim is freed, the error caught below).
           if (!deadline.inTime() || !this.records.mayStillRemove(markedAt)) throw late;
+          sent();
           await this.collection.deleteOne({ _id: id });
           return current;
         },

@@ -133,7 +133,7 @@ export class AuditTrail {
   /** Settles outbox entries whose write can no longer land; how many it settled. */
   async recover(): Promise<number> {
     const settled = await this.outbox.find({ at: { $lt: new Date(Date.now() - this.settledAfterMs) } }).toArray();
-    for (const { _id, kind, recordId, entry } of settled) {
+    for (const { _id, at, kind, recordId, entry } of settled) {
       const record = await this.records.findOne({ _id: recordId } as Filter<Document>);
       const held = (record?.[PENDING_FIELD] as Record<string, AuditDoc> | undefined)?.[pendingKey(_id)];
       if (kind === 'write' && held) {
@@ -142,7 +142,8 @@ export class AuditTrail {
       } else if (kind === 'delete' && !record) {
         await this.append(entry);
       }
-      await this.outbox.deleteOne({ _id });
+      // Only what was read: a writer may have announced the same change again meanwhile.
+      await this.outbox.deleteOne({ _id, at });
     }
     if (settled.length > 0)
       this.logger?.info({ settled: settled.length, collection: this.records.collectionName }, 'history outbox settled');

@@ -63,6 +63,16 @@ const sendAndLand = (timing: StorageTiming) => timing.serverSelectionTimeoutMs +
 /** How long after taking its claim a writer may still start its last write: the claim must outlive that write. */
 const writeWindowMs = (timing: StorageTiming) => timing.claimStaleMs - sendAndLand(timing);
 
+/**
+ * Thrown by a `write` that finds, before its last round trip, that its claim may no longer hold
+ * (`inTime()` said no): nothing was written, and the update answers busy.
+ */
+export class WriteTooLate extends Error {
+  constructor() {
+    super('the write took too long to start; nothing was written');
+  }
+}
+
 export type UpdateOutcome<D> = { status: 'updated'; record: D } | { status: 'missing' } | { status: 'conflict' } | { status: 'busy' };
 
 const MAX_UPDATE_ATTEMPTS = 10;
@@ -132,6 +142,7 @@ export class VersionedRecords {
           // (A write the database still applies after its caller gave up on it is the one case
           // this cannot tell apart: docs/design.md.)
           await this.claims.releaseEventually(claim, { at });
+          if (err instanceof WriteTooLate) return { status: 'busy' };
           throw err;
         }
         if (written) return { status: 'updated', record: written };
