@@ -18,6 +18,8 @@ export const ERROR_REASONS = {
   DUPLICATE: 'CONFLICT',
   /** The change would leave no enabled admin. */
   LAST_ADMIN: 'CONFLICT',
+  /** Rows of an import that cannot be written (a google.rpc.BadRequest names `<row>.<field>` for each). */
+  IMPORT_ROWS: 'UNPROCESSABLE_CONTENT',
   /** Too many attempts; RetryInfo says when to try again. */
   RATE_LIMITED: 'TOO_MANY_REQUESTS',
 } as const;

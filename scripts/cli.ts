@@ -19,6 +19,7 @@ import {
 import { TRPCClientError } from '@trpc/client';
 import type { z } from 'zod';
 import { createClient, type PdashClient, retryUnavailable } from './lib/client.js';
+import { exportTo, importFile, isImportKind, TransferError } from './lib/transfer.js';
 
 /** The optional fields of a customer or supplier, one option each (@pdash/contracts). */
 const partyOptions = optionalPartyFields.map((f) => `[--${f} ${f.toUpperCase()}]`).join(' ');
@@ -37,6 +38,10 @@ const HELP = `usage: npm run cli -- <command> [options]
   orders create --customer ID --supplier ID --total-cents N
   orders update <id> [--customer ID] [--supplier ID] [--total-cents N] [--version V]
   orders delete <id>
+  import customers|suppliers|orders FILE.csv [--dry-run] [--key K]
+                                         import a CSV file, all or nothing (--key: the Idempotency-Key)
+  export customers|suppliers [--q TEXT] > FILE.csv
+  export orders [--customer ID | --supplier ID] > FILE.csv
   stats [--days N]
   watch                                  print live order events until Ctrl-C
 
@@ -80,6 +85,8 @@ const { values: opts, positionals } = parseArgs({
     supplier: { type: 'string' },
     'total-cents': { type: 'string' },
     days: { type: 'string' },
+    'dry-run': { type: 'boolean', default: false },
+    key: { type: 'string' },
   },
 });
 
@@ -273,6 +280,26 @@ async function run() {
     }
     case 'watch':
       return watch();
+    case 'import': {
+      if (!isImportKind(action)) throw new UsageError('import what: customers, suppliers or orders?');
+      const file = need(id, 'the CSV file');
+      return print(
+        await importFile({
+          url,
+          token: session?.accessToken,
+          kind: action,
+          file,
+          dryRun: opts['dry-run'] ?? false,
+          key: opts.key,
+          out: process.stderr,
+        }),
+      );
+    }
+    case 'export': {
+      if (!isImportKind(action)) throw new UsageError('export what: customers, suppliers or orders?');
+      const filters = action === 'orders' ? { customerId: opts.customer, supplierId: opts.supplier } : { q: opts.q };
+      return exportTo({ url, token: session?.accessToken, kind: action, filters, out: process.stdout });
+    }
     case undefined:
     case 'help':
       return console.log(HELP);
@@ -285,6 +312,7 @@ run().then(
   () => process.exit(0),
   (err: unknown) => {
     if (err instanceof UsageError) console.error(`${err.message}\n\n${HELP}`);
+    else if (err instanceof TransferError) console.error(err.message);
     else if (err instanceof TRPCClientError) {
       const status = err.data?.httpStatus ? ` (${err.data.httpStatus})` : '';
       console.error(`error${status}: ${err.message}${err.data?.code === 'UNAUTHORIZED' ? ' — run `npm run cli -- login <username>`' : ''}`);

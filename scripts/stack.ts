@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { runMain } from '@pdash/backend-shared/main';
 import { ensureDashboardBuild } from '@pdash/dashboard/build';
 import { createClient } from './lib/client.js';
+import { importDemoHistory } from './lib/demo-history.js';
 import { ferretdbBinary, freePort, PortTaken } from './lib/infra.js';
 import { renderNginxConfig } from './lib/nginx.js';
 import { type LogFormat, logFormatFrom, type ProcessSpec, Supervisor } from './lib/supervisor.js';
@@ -25,7 +26,7 @@ import {
   TOPOLOGY,
   tsxProcess,
 } from './lib/topology.js';
-import { DEMO_ADMIN_ENV, DEMO_USER, loginOrSignUp, seed } from './seed.js';
+import { DEMO_ADMIN_ENV, DEMO_USER, loginOrSignUp } from './seed.js';
 
 const root = join(import.meta.dirname, '..');
 
@@ -176,7 +177,8 @@ async function seedDemoData(url: string) {
   const token = await loginOrSignUp(url, DEMO_USER);
   const client = createClient(url, () => token);
   if ((await client.customers.list.query({ limit: 1 })).total > 0) return false;
-  await seed(client, { customers: 20, suppliers: 8, orders: 120 });
+  // 90 days of orders through the CSV import, so the Stats page has a history to show.
+  await importDemoHistory(url, token);
   return true;
 }
 

@@ -31,6 +31,7 @@ export function startOrdersService(env: NodeJS.ProcessEnv = process.env) {
       const store = new OrdersStore(db, log);
       await store.ensureIndexes();
       const stopRecovery = store.trail.startRecovery();
+      const stopImportRecovery = store.imports.startRecovery();
       const events = new OrderEventLog({
         redis,
         reader: createRedis(config.REDIS_URL, log, { name: 'pdash-orders-events', commandTimeout: READ_BLOCK_MS + 1_000 }),
@@ -51,7 +52,7 @@ export function startOrdersService(env: NodeJS.ProcessEnv = process.env) {
         names: [OrdersServiceDefinition.fullName],
         register: (server) => server.add(OrdersServiceDefinition, service),
         close: async () => {
-          await stopRecovery();
+          await Promise.all([stopRecovery(), stopImportRecovery()]);
           customers.close();
           suppliers.close();
           await events.close();

@@ -4,7 +4,7 @@ import type { CustomersServiceDefinition } from '@pdash/proto/customers/v1/custo
 import { ClientError } from 'nice-grpc';
 
 /** What orders needs of the customers or the suppliers service (both speak the same messages). */
-type PartyClient = Pick<ServiceClient<CustomersServiceDefinition>, 'batchGet'>;
+type PartyClient = Pick<ServiceClient<CustomersServiceDefinition>, 'batchGet' | 'findByEmails'>;
 
 type Kind = 'customer' | 'supplier';
 
@@ -45,6 +45,35 @@ export class Parties {
     if (ids.length === 0) return new Map();
     const suppliers = await this.batchGet('supplier', ids, false);
     return new Map(suppliers.map((supplier) => [supplier.id, supplier.name]));
+  }
+
+  /** Which of `ids` exist (with `forReference`: and are not being deleted), asked 100 at a time. */
+  async existing(kind: Kind, ids: string[], forReference: boolean): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let at = 0; at < ids.length; at += 100) {
+      for (const party of await this.batchGet(kind, ids.slice(at, at + 100), forReference)) found.add(party.id);
+    }
+    return found;
+  }
+
+  /** The ids of the records with each email (several records may share one), asked 1,000 at a time. */
+  async idsByEmail(kind: Kind, emails: string[]): Promise<Map<string, string[]>> {
+    const ids = new Map<string, string[]>();
+    for (let at = 0; at < emails.length; at += 1_000) {
+      const { items } = await this.call(kind, () => this.clients[kind].findByEmails({ emails: emails.slice(at, at + 1_000) }));
+      for (const party of items) if (party.email) ids.set(party.email, [...(ids.get(party.email) ?? []), party.id]);
+    }
+    return ids;
+  }
+
+  private async call<T>(kind: Kind, make: () => Promise<T>): Promise<T> {
+    try {
+      return await make();
+    } catch (err) {
+      if (err instanceof ClientError && UNREACHABLE.has(err.code))
+        throw new ServerError(Status.UNAVAILABLE, `${kind}s service unavailable`);
+      throw err;
+    }
   }
 
   private async batchGet(kind: Kind, ids: string[], forReference: boolean) {

@@ -9,6 +9,7 @@ import { type Order, OrderEventType, type OrdersServiceImplementation } from '@p
 import { ObjectId } from 'mongodb';
 import { z } from 'zod';
 import { type OrderEventLog, parseEventId } from './events.js';
+import { importOrders } from './import.js';
 import type { Parties } from './parties.js';
 import type { CreateFields, OrderRequestDoc, OrderRequests } from './requests.js';
 import { type OrderChanges, type OrderDoc, type OrdersStore, PENDING_TTL_MS, toOrder, utcDay } from './store.js';
@@ -254,6 +255,24 @@ export function createOrdersService(deps: {
         byDay,
         bySupplier: totals.bySupplier.map((s) => ({ ...s, name: names.get(s.supplierId) ?? '' })),
       };
+    },
+
+    async import(requests, context) {
+      return importOrders({ store, parties, events }, requests, context);
+    },
+
+    async *export(request, context) {
+      const party = partyOf(request);
+      if (party) await parties.ensureExists(party.kind, party.hex);
+      const cursor = store.exportCursor(party);
+      try {
+        for await (const doc of cursor) {
+          if (context.signal.aborted) return;
+          yield toOrder(doc);
+        }
+      } finally {
+        await cursor.close();
+      }
     },
 
     async *watch(request, context) {

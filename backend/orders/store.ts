@@ -1,4 +1,5 @@
 import { type Actor, type AuditDoc, AuditTrail, auditEntry } from '@pdash/backend-shared/audit';
+import { Imports } from '@pdash/backend-shared/imports';
 import type { Logger } from '@pdash/backend-shared/logger';
 import { collectionCount } from '@pdash/backend-shared/mongo';
 import { decodeCursor, encodeCursor, pageFilter } from '@pdash/backend-shared/pagination';
@@ -106,10 +107,13 @@ const historyValues = (doc: Pick<OrderDoc, (typeof HISTORY_FIELDS)[number]>) => 
 export class OrdersStore {
   readonly collection: Collection<OrderDoc>;
   readonly trail: AuditTrail;
+  /** CSV imports: all or nothing (backend/shared/imports.ts); Count counts their staged orders as pending. */
+  readonly imports: Imports;
 
   constructor(db: Db, log?: Logger) {
     this.collection = db.collection<OrderDoc>('orders');
     this.trail = new AuditTrail(db, this.collection, log);
+    this.imports = new Imports(db, this.collection, { entity: 'order', log });
   }
 
   private entry(
@@ -159,6 +163,17 @@ export class OrdersStore {
       0;
     if (confirmed) await this.trail.deliver(entry, doc._id);
     return confirmed;
+  }
+
+  /** An import's orders as the collection will hold them (the import stages them first). */
+  importedDocs(rows: { _id: ObjectId; customerId: ObjectId; supplierId: ObjectId; totalCents: number; createdAt: Date }[]): OrderDoc[] {
+    return rows.map((row) => ({ ...row, updatedAt: row.createdAt, day: utcDay(row.createdAt), version: 1 }));
+  }
+
+  /** Every visible order (of one customer or supplier), newest first, read with a cursor. */
+  exportCursor(party?: { field: PartyField; id: ObjectId }) {
+    const filter: Filter<OrderDoc> = party ? { [party.field]: party.id, ...VISIBLE } : VISIBLE;
+    return this.collection.find(filter).sort(NEWEST_FIRST).batchSize(500);
   }
 
   /** Removes a pending order whose references did not check out (only its create knows its id). */
@@ -290,9 +305,12 @@ export class OrdersStore {
    * removed first, so a crash cannot block a delete for longer than PENDING_TTL_MS.
    */
   async countReferences(field: PartyField, id: ObjectId) {
-    const counts = await this.referenceCounts(field, id);
-    if (counts.pending > 0 && (await this.dropAbandonedReferences(field, id))) return this.referenceCounts(field, id);
-    return counts;
+    // Orders an import has staged are about to exist: pending references (written before the
+    // import checks its parties, as a create's are).
+    const staged = await this.imports.staged(field, id);
+    let counts = await this.referenceCounts(field, id);
+    if (counts.pending > 0 && (await this.dropAbandonedReferences(field, id))) counts = await this.referenceCounts(field, id);
+    return { count: counts.count + staged, pending: counts.pending + staged };
   }
 
   private async referenceCounts(field: PartyField, id: ObjectId) {

@@ -35,6 +35,7 @@ export function startPartyService(collection: keyof typeof KINDS, env: NodeJS.Pr
       const store = new PartyStore(db, collection, { log });
       await store.ensureIndexes();
       const stopRecovery = store.trail.startRecovery();
+      const stopImportRecovery = store.imports.startRecovery();
       const cache = new RecordCache<Party>(redis, collection, config.CACHE_TTL_SECONDS, log, config.REDIS_PREFIX);
       const orders = createServiceClient(OrdersServiceDefinition, config.ORDERS_ADDR);
       const service = createPartyService({
@@ -47,7 +48,7 @@ export function startPartyService(collection: keyof typeof KINDS, env: NodeJS.Pr
         names: [definition.fullName],
         register: (server) => server.add(definition, service),
         close: async () => {
-          await stopRecovery();
+          await Promise.all([stopRecovery(), stopImportRecovery()]);
           orders.close();
         },
       };

@@ -9,7 +9,8 @@ import { expectedVersion, optionalPartyFields, type PartyValues, partyChanges, p
 import type { Party } from '@pdash/proto/common/v1/party';
 import type { CustomersServiceImplementation } from '@pdash/proto/customers/v1/customers';
 import { z } from 'zod';
-import type { PartyChanges, PartyStore } from './store.js';
+import { importParties } from './import.js';
+import { type PartyChanges, type PartyStore, toParty } from './store.js';
 
 /** How many orders refer to a record; `pending` of them are still being written. */
 export type CountReferences = (id: string) => Promise<{ count: number; pending: number }>;
@@ -27,6 +28,8 @@ const updateSchema = partyChanges.extend({ expectedVersion: expectedVersion.opti
   for (const field of optionalPartyFields) if (fields[field] !== undefined) changes[field] = none(fields[field]) ?? null;
   return { expectedVersion, ...changes };
 });
+const exportSchema = z.object({ q: text(200).optional() });
+const MAX_EMAILS = 1_000;
 const listSchema = z.object({ q: text(200).optional(), limit: limitField(DEFAULT_LIMIT, MAX_LIMIT), cursor: z.string().optional() });
 
 /** A pending order gets this long to be confirmed or rolled back before a delete gives up. */
@@ -71,6 +74,28 @@ export function createPartyService(deps: {
 
     async list(request) {
       return store.list(parseRequest(listSchema, request));
+    },
+
+    async import(requests, context) {
+      return importParties(store, createSchema, requests, context);
+    },
+
+    async *export(request, context) {
+      const { q } = parseRequest(exportSchema, request);
+      const cursor = store.exportCursor(q);
+      try {
+        for await (const doc of cursor) {
+          if (context.signal.aborted) return;
+          yield toParty(doc);
+        }
+      } finally {
+        await cursor.close();
+      }
+    },
+
+    async findByEmails({ emails }) {
+      if (emails.length > MAX_EMAILS) throw new ServerError(Status.INVALID_ARGUMENT, `emails: at most ${MAX_EMAILS}`);
+      return { items: await store.findByEmails([...new Set(emails.map((e) => e.toLowerCase()))]) };
     },
 
     async update(request, context) {

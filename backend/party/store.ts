@@ -1,4 +1,5 @@
 import { type Actor, AuditTrail, auditEntry } from '@pdash/backend-shared/audit';
+import { Imports } from '@pdash/backend-shared/imports';
 import type { Logger } from '@pdash/backend-shared/logger';
 import { collectionCount, findByIds } from '@pdash/backend-shared/mongo';
 import { decodeCursor, encodeCursor, pageFilter } from '@pdash/backend-shared/pagination';
@@ -44,6 +45,8 @@ export class PartyStore {
   readonly records: VersionedRecords;
   /** The history of these records (@pdash/backend-shared/audit): every write carries its entry. */
   readonly trail: AuditTrail;
+  /** CSV imports into this collection: all or nothing. */
+  readonly imports: Imports;
   private readonly entity: 'customer' | 'supplier';
 
   constructor(db: Db, name: 'customers' | 'suppliers', options: { timing?: StorageTiming; log?: Logger } = {}) {
@@ -51,6 +54,7 @@ export class PartyStore {
     this.records = new VersionedRecords(db, name, options.timing);
     this.trail = new AuditTrail(db, this.collection, options.log);
     this.entity = name === 'customers' ? 'customer' : 'supplier';
+    this.imports = new Imports(db, this.collection, { entity: this.entity, log: options.log });
   }
 
   async ensureIndexes() {
@@ -85,6 +89,40 @@ export class PartyStore {
   }
 
   /**
+   * An import's records as the collection will hold them (the import stages them first:
+   * backend/shared/imports.ts). `ids` are the rows' ids; the rows share `createdAt`, and the first
+   * row gets the highest id, so that the records list (newest first) in the file's order.
+   */
+  importedDocs(rows: PartyValues[], ids: ObjectId[], createdAt: Date): PartyDoc[] {
+    return rows.map((fields, i): PartyDoc => {
+      const doc: PartyDoc = { _id: ids[i]!, name: fields.name, createdAt, updatedAt: createdAt, version: 1 };
+      for (const field of optionalPartyFields) if (fields[field] !== undefined) doc[field] = fields[field];
+      return doc;
+    });
+  }
+
+  /** Every visible record matching `q`, newest first, read with a cursor (never all at once). */
+  exportCursor(q?: string) {
+    return this.collection.find(this.searchFilter(q)).sort({ createdAt: -1, _id: -1 }).batchSize(500);
+  }
+
+  /** The visible records whose email is one of `emails` (lower-case). */
+  async findByEmails(emails: string[]): Promise<Party[]> {
+    if (emails.length === 0) return [];
+    const docs = await this.collection.find({ email: { $in: emails } }).toArray();
+    return docs.map(toParty);
+  }
+
+  /** The record by `_id` alone (FerretDB's one indexed lookup). */
+  private visible(id: ObjectId) {
+    return this.collection.findOne({ _id: id });
+  }
+
+  private searchFilter(q?: string) {
+    return q ? { name: { $regex: escapeRegex(q), $options: 'i' } } : {};
+  }
+
+  /**
    * The records among `ids`; with `forReference`, leaving out those a delete is working on. The
    * marks are read first and the records after, never side by side (VersionedRecords.beingDeleted;
    * backend/orders/race.test.ts once caught the side-by-side read passing a deleted record).
@@ -97,7 +135,7 @@ export class PartyStore {
   }
 
   async list(options: { q?: string; limit: number; cursor?: string }) {
-    const filter = options.q ? { name: { $regex: escapeRegex(options.q), $options: 'i' } } : {};
+    const filter = this.searchFilter(options.q);
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
     const [docs, total] = await Promise.all([
       this.collection
@@ -105,8 +143,8 @@ export class PartyStore {
         .sort({ createdAt: -1, _id: -1 })
         .limit(options.limit + 1)
         .toArray(),
-      // Every document is a record (no pending state here), so without a search the total is the
-      // collection's size, which its statistics give without scanning it.
+      // Every document is a record (imports stage theirs elsewhere), so without a search the total
+      // is the collection's size, which its statistics give without scanning it.
       options.q ? this.collection.countDocuments(filter) : collectionCount(this.collection),
     ]);
     const page = docs.slice(0, options.limit);
@@ -131,7 +169,7 @@ export class PartyStore {
     let entry: ReturnType<PartyStore['entry']> | undefined;
     const outcome = await this.records.update(id.toHexString(), {
       expectedVersion: options.expectedVersion,
-      read: () => this.collection.findOne({ _id: id }),
+      read: () => this.visible(id),
       write: async (current, deadline) => {
         const written = await this.write(current, changes, { ...options, deadline });
         entry = written.entry;
@@ -184,7 +222,7 @@ export class PartyStore {
    * `forReference` leaves the record out, so no new order can refer to it.
    */
   async markDeleting(id: ObjectId): Promise<{ status: 'marked'; at: number } | { status: 'missing' } | { status: 'busy' }> {
-    if (!(await this.collection.findOne({ _id: id }))) return { status: 'missing' };
+    if (!(await this.visible(id))) return { status: 'missing' };
     return this.records.markDeleting(id.toHexString());
   }
 

@@ -57,7 +57,7 @@ interface OutboxDoc {
   /** When it was announced: its write may land until `staleAfterMs` later. */
   at: Date;
   kind: 'write' | 'delete';
-  recordId: ObjectId;
+  recordId: ObjectId | string;
   entry: AuditDoc;
 }
 
@@ -95,7 +95,7 @@ export class AuditTrail {
   }
 
   /** Step 1, right before the write that carries `entry` (a delete: right before the removal). */
-  async announce(entry: AuditDoc, recordId: ObjectId, kind: OutboxDoc['kind'] = 'write') {
+  async announce(entry: AuditDoc, recordId: ObjectId | string, kind: OutboxDoc['kind'] = 'write') {
     await this.outbox.replaceOne({ _id: entry._id }, { at: new Date(), kind, recordId, entry }, { upsert: true });
   }
 
@@ -113,11 +113,13 @@ export class AuditTrail {
    * Step 3, after the write was acknowledged. A failure here costs nothing but time: the entry
    * waits in the record and the outbox for `recover`.
    */
-  async deliver(entry: AuditDoc, recordId: ObjectId, kind: OutboxDoc['kind'] = 'write') {
+  async deliver(entry: AuditDoc, recordId: ObjectId | string, kind: OutboxDoc['kind'] = 'write') {
     try {
       await this.append(entry);
       if (kind === 'write')
-        await this.records.updateOne({ _id: recordId }, { $unset: { [`${PENDING_FIELD}.${pendingKey(entry._id)}`]: '' } });
+        await this.records.updateOne({ _id: recordId } as Filter<Document>, {
+          $unset: { [`${PENDING_FIELD}.${pendingKey(entry._id)}`]: '' },
+        });
       await this.outbox.deleteOne({ _id: entry._id });
     } catch (err) {
       this.logger?.warn({ err, entryId: entry._id }, 'history entry not delivered yet; recovery will');
@@ -138,7 +140,7 @@ export class AuditTrail {
       const held = (record?.[PENDING_FIELD] as Record<string, AuditDoc> | undefined)?.[pendingKey(_id)];
       if (kind === 'write' && held) {
         await this.append(held);
-        await this.records.updateOne({ _id: recordId }, { $unset: { [`${PENDING_FIELD}.${pendingKey(_id)}`]: '' } });
+        await this.records.updateOne({ _id: recordId } as Filter<Document>, { $unset: { [`${PENDING_FIELD}.${pendingKey(_id)}`]: '' } });
       } else if (kind === 'delete' && !record) {
         await this.append(entry);
       }

@@ -1,6 +1,6 @@
 import { ERROR_DOMAIN, type ErrorReason } from '@pdash/contracts';
 import { ClientError, ServerError, Status } from 'nice-grpc';
-import { ErrorInfo, RetryInfo, RichServerError } from 'nice-grpc-error-details';
+import { BadRequest, ErrorInfo, RetryInfo, RichServerError } from 'nice-grpc-error-details';
 import type { z } from 'zod';
 
 export { ServerError, Status };
@@ -15,6 +15,16 @@ export function failure(status: Status, reason: ErrorReason, message: string, op
   if (options.retryAfterSeconds !== undefined)
     details.push(RetryInfo.fromPartial({ retryDelay: { seconds: options.retryAfterSeconds, nanos: 0 } }));
   return new RichServerError(status, message, details);
+}
+
+/** The rows of an import that cannot be written: FAILED_PRECONDITION (IMPORT_ROWS), each as a BadRequest `<row>.<field>`. */
+export function rowFailures(rows: { row: number; field: string; message: string }[], total = rows.length) {
+  const first = rows[0];
+  const message = `${total} row${total === 1 ? '' : 's'} cannot be imported${first ? `; row ${first.row}, ${first.field}: ${first.message}` : ''}`;
+  return new RichServerError(Status.FAILED_PRECONDITION, message, [
+    ErrorInfo.fromPartial({ reason: 'IMPORT_ROWS', domain: ERROR_DOMAIN, metadata: { total: String(total) } }),
+    BadRequest.fromPartial({ fieldViolations: rows.map((r) => ({ field: `${r.row}.${r.field}`, description: r.message })) }),
+  ]);
 }
 
 export const invalidArgument = (field: string, message: string) => new ServerError(Status.INVALID_ARGUMENT, `${field}: ${message}`);

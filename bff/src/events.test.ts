@@ -304,6 +304,26 @@ describe('limits on live streams', () => {
     }
   }, 20_000);
 
+  test('an import of many orders arrives as one reset, not one event per order', async () => {
+    const subscription = subscribe(client);
+    try {
+      await warmUp(subscription, client);
+      const csv = `customerId,supplierId,totalCents\n${Array.from({ length: 50 }, (_, i) => `${parties.customerId},${parties.supplierId},${i + 1}`).join('\n')}\n`;
+      const response = await fetch(`${stack.bff.url}/api/orders/import`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv', authorization: `Bearer ${token}` },
+        body: csv,
+      });
+      expect(response.status).toBe(201);
+      const [event] = await subscription.waitFor(1);
+      expect((event as { data: OrderChange }).data).toEqual({ type: 'reset' });
+      await sleep(500);
+      expect(subscription.events).toHaveLength(1);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
   test("a disable or a demotion ends the user's streams within 10 s, on every replica", async () => {
     const admin = trpcClient(stack.bff.url, { token: await adminToken(stack.bff.url) });
     for (const change of [{ disabled: true }, { role: 'viewer' as const }]) {

@@ -181,7 +181,10 @@ export class OrderFeed {
         for await (const event of events) {
           failures = 0;
           const type = TYPES[event.type as keyof typeof TYPES];
-          if (type && event.order) {
+          if (event.type === OrderEventType.ORDER_EVENT_TYPE_IMPORTED) {
+            // Many orders at once (an import): one reset, answered with a refetch, rather than a flood.
+            yield tracked(event.eventId, { type: 'reset' } as OrderChange);
+          } else if (type && event.order) {
             const change: OrderChange = { type, order: await this.enrich(ctx, event), count: event.orderCount };
             const lag = secondsSinceEventId(event.eventId);
             if (lag !== undefined) eventLag.observe(lag);

@@ -94,14 +94,23 @@ const base = t.procedure
   .use(async ({ ctx, meta, next }) => {
     const access = accessOf(meta);
     if (access === 'public') return next({ ctx: { user: undefined as SessionUser | undefined } });
-    const user = await verifiedUser(ctx);
-    if (!roleAllows(user.role, access))
-      throw new TRPCError({ code: 'FORBIDDEN', message: `role: ${access} needed (you are ${user.role})` });
+    const user = await authorize(ctx, access);
     return next({ ctx: { user, rpc: { ...ctx.rpc, metadata: withActor(ctx.rpc.metadata, user) } } });
   });
 
+/**
+ * The signed-in caller if their role allows `access`: UNAUTHORIZED without a valid token,
+ * FORBIDDEN naming the role needed. The one check, for procedures (above) and for the REST routes
+ * that are not procedures (CSV import and export).
+ */
+export async function authorize(ctx: Context, access: Role): Promise<SessionUser> {
+  const user = await verifiedUser(ctx);
+  if (!roleAllows(user.role, access)) throw new TRPCError({ code: 'FORBIDDEN', message: `role: ${access} needed (you are ${user.role})` });
+  return user;
+}
+
 /** The call metadata with the acting user (@pdash/backend-shared/audit reads it for the history). */
-function withActor(metadata: Metadata | undefined, user: SessionUser): Metadata {
+export function withActor(metadata: Metadata | undefined, user: SessionUser): Metadata {
   const withUser = metadata ?? Metadata();
   withUser.set(ACTOR_ID_KEY, user.id);
   withUser.set(ACTOR_NAME_KEY, user.username);

@@ -27,8 +27,8 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-/** Refusals this flow causes on purpose (a 401 once disabled, a 403 once demoted): each one's effect is checked. */
-const EXPECTED_HTTP_ERROR = /^Failed to load resource: the server responded with a status of (401|403) /;
+/** Refusals this flow causes on purpose (a 401 once disabled, a 403 once demoted, a 422 for a bad file): each one's effect is checked. */
+const EXPECTED_HTTP_ERROR = /^Failed to load resource: the server responded with a status of (401|403|422) /;
 
 const ADMIN = { username: 'root_admin', email: 'root.admin@example.com', password: 'root-admin-password' };
 const CAROL = { username: 'carol', email: 'carol@example.com', password: 'carol-password' };
@@ -139,6 +139,36 @@ describe('access, end to end in Chromium', { timeout: 120_000 }, () => {
     expect(daveLink).not.toBe(carolLink);
   });
 
+  it('imports a CSV file (a dry run first, then all of it) and exports what the search shows', async () => {
+    await admin.goto(`${stack.url}/customers`);
+    await admin.getByRole('button', { name: 'Import CSV' }).click();
+    const dialog = admin.getByRole('dialog', { name: 'Import customers' });
+    // A bad file: every problem listed, nothing imported.
+    await dialog
+      .getByLabel('CSV file')
+      .setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from('name,email\nGood,\n,x\n') });
+    const errors = dialog.getByTestId('import-errors');
+    await errors.waitFor();
+    expect(await errors.textContent()).toContain('must not be empty');
+    expect(await errors.textContent()).toContain('must be an email address');
+    const csv = 'name,email,phone,address\r\n"Umbrella, Corp",buy@umbrella.example,,\r\nHooli,,+1 555 0101,"1 ""Hooli"" Way"\r\n';
+    await dialog.getByLabel('CSV file').setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await expect.poll(() => dialog.getByTestId('import-ready').textContent()).toContain('2 rows ready to import');
+    await dialog.getByRole('button', { name: 'Import 2 rows' }).click();
+    await expect.poll(() => dialog.getByTestId('import-done').textContent()).toContain('Imported 2 rows');
+    await admin.screenshot({ path: join(SCREENSHOTS, 'import-done.png'), fullPage: true });
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await admin.locator('tbody tr', { hasText: 'Umbrella, Corp' }).waitFor();
+    await admin.locator('tbody tr', { hasText: 'Hooli' }).waitFor();
+
+    await admin.getByRole('searchbox').fill('Umbrella');
+    await expect.poll(() => admin.getByRole('link', { name: 'Export CSV' }).getAttribute('href')).toContain('q=Umbrella');
+    const [download] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('link', { name: 'Export CSV' }).click()]);
+    const chunks: Buffer[] = [];
+    for await (const chunk of await download.createReadStream()) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).toString('utf8')).toBe('name,email,phone,address\r\n"Umbrella, Corp",buy@umbrella.example,,\r\n');
+  });
+
   it('the editor signs up from the link and edits a customer; its History panel shows who changed what', async () => {
     carol = await newPage('carol');
     await signUpFrom(carol, carolLink, CAROL);
@@ -179,7 +209,7 @@ describe('access, end to end in Chromium', { timeout: 120_000 }, () => {
   });
 
   it("a demotion on the Users page takes the editor's controls away; a disabled account is logged out", async () => {
-    await admin.reload();
+    await admin.goto(`${stack.url}/users`);
     await admin.getByLabel(`Role of ${CAROL.username}`).selectOption('viewer');
     await expect.poll(() => admin.getByLabel(`Role of ${CAROL.username}`).inputValue()).toBe('viewer');
     // Within 5 s every replica knows; the page asks again on its next load.

@@ -310,6 +310,24 @@ describe('the scripts against the stack', () => {
       const failed = await run(tsx, ['scripts/cli.ts', 'customers', 'get', 'nope'], { env }).catch((err) => err);
       expect(failed.code).toBe(1);
       expect(failed.stderr).toMatch(/400.*id/);
+
+      // CSV in and out, through Nginx (its 10 MiB import route).
+      const file = join(config, 'suppliers.csv');
+      writeFileSync(
+        file,
+        'name,email,phone,address\r\n"Csv, Supplier One",one@csv.example,,\r\nCsv Supplier Two,,+1 555 0142,"2 ""Dock"" Rd"\r\n',
+      );
+      const dry = await run(tsx, ['scripts/cli.ts', 'import', 'suppliers', file, '--dry-run'], { env });
+      expect(dry.stdout).toMatch(/2 rows would be imported/);
+      const imported = await run(tsx, ['scripts/cli.ts', 'import', 'suppliers', file, '--key', 'cli-import-1'], { env });
+      expect(imported.stdout).toMatch(/imported 2 suppliers/);
+      const exported = await run(tsx, ['scripts/cli.ts', 'export', 'suppliers', '--q', 'Csv Supplier'], { env });
+      expect(exported.stdout).toBe('name,email,phone,address\r\nCsv Supplier Two,,+1 555 0142,"2 ""Dock"" Rd"\r\n');
+      writeFileSync(file, 'name,email\nOk,\n,bad\n');
+      const refused = await run(tsx, ['scripts/cli.ts', 'import', 'suppliers', file], { env }).catch((err) => err);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/nothing was sent/);
+      expect(refused.stderr).toMatch(/2 +name +must not be empty/);
     } finally {
       rmSync(config, { recursive: true, force: true });
     }

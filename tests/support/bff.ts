@@ -134,8 +134,10 @@ export async function rest(
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
   });
   const text = await response.text();
+  // JSON answers parsed (a CSV export stays text).
+  const json = /^application\/json/.test(response.headers.get('content-type') ?? '');
   // biome-ignore lint/suspicious/noExplicitAny: test responses are checked field by field
-  const body: any = text ? JSON.parse(text) : undefined;
+  const body: any = text && json ? JSON.parse(text) : text || undefined;
   return { status: response.status, headers: response.headers, body };
 }
 

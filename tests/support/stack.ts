@@ -16,6 +16,7 @@ export async function startTestStack(env: NodeJS.ProcessEnv = {}, options: Pick<
   // mkdtemp makes it 0700, like a home folder: Nginx must serve and buffer from inside it whoever runs it.
   const dataDir = mkdtempSync(join(tmpdir(), 'pdash-test-stack-'));
   const logs: string[] = [];
+  const dbName = `stack_${randomBytes(5).toString('hex')}`;
   const stack = await startStack({
     ...options,
     dataDir,
@@ -25,7 +26,7 @@ export async function startTestStack(env: NodeJS.ProcessEnv = {}, options: Pick<
     // Suites that sign up and log in by the hundred (the auth service's own limits are what they
     // test) pass Nginx's per-address auth rate; tests/stack/nginx.test.ts checks it at its default.
     env: {
-      MONGO_DB: `stack_${randomBytes(5).toString('hex')}`,
+      MONGO_DB: dbName,
       LOG_LEVEL: 'info',
       AUTH_RATE: '1000',
       AUTH_BURST: '1000',
@@ -43,6 +44,8 @@ export async function startTestStack(env: NodeJS.ProcessEnv = {}, options: Pick<
   return {
     ...stack,
     logs,
+    /** The stack's database (MONGO_DB) in the run's FerretDB. */
+    dbName,
     async stop() {
       await stack.stop();
       rmSync(dataDir, { recursive: true, force: true });

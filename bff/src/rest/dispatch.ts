@@ -12,6 +12,7 @@ import { serveDocs } from './docs.js';
 import { HttpProblem, noRoute, send } from './http.js';
 import { openApiDocument } from './openapi.js';
 import { IDEMPOTENCY_FIELD, type JsonSchema, matchRoute } from './routes.js';
+import { handleTransfer, matchTransfer } from './transfer.js';
 
 /*
  * The REST fallback: API.md's REST routes call the very same procedures (through a server-side
@@ -34,6 +35,8 @@ export function createRestHandler(deps: ContextDeps) {
         if (endpoint === 'openapi') return send(res, 200, openApi, 'application/json');
         return await serveDocs(res, url.pathname);
       }
+      const transfer = matchTransfer(url.pathname);
+      if (transfer) return await handleTransfer(createContext(deps, req, res), transfer, url);
       const match = matchRoute(req.method, url.pathname);
       if (!match) throw noRoute(url.pathname);
       if (!match.route) {
@@ -124,7 +127,13 @@ const tooLarge = () => new HttpProblem(413, 'PAYLOAD_TOO_LARGE', `body: larger t
 
 function sendError(res: ServerResponse, err: unknown, log: Logger, req: IncomingMessage, url: URL) {
   if (err instanceof HttpProblem) {
-    return send(res, err.status, JSON.stringify({ error: { code: err.code, message: err.message } }), 'application/json', err.headers);
+    return send(
+      res,
+      err.status,
+      JSON.stringify({ error: { code: err.code, message: err.message, ...err.details } }),
+      'application/json',
+      err.headers,
+    );
   }
   const error = toTRPCError(err instanceof TRPCError ? err : getTRPCErrorFromUnknown(err));
   const status = getHTTPStatusCodeFromError(error);

@@ -7,6 +7,8 @@ export class HttpProblem extends Error {
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** More of the error body (an import's `rows`). */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
   }

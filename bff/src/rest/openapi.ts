@@ -1,3 +1,4 @@
+import { idempotencyKey, orderListInput, partyListInput } from '@pdash/contracts';
 import { type CompiledRoute, errorStatuses, IDEMPOTENCY_FIELD, type JsonSchema, jsonSchema, ROUTES } from './routes.js';
 
 /*
@@ -26,7 +27,8 @@ const ERRORS: Record<number, string> = {
   403: "the caller's role does not allow it (the message names the role needed); a sign-up without a valid invitation; a cross-origin mutation",
   404: 'no such record',
   409: 'duplicate, stale version, still referred to by orders, or the last enabled admin',
-  413: 'body larger than 1 MiB',
+  413: 'body larger than 1 MiB (a CSV import: 10 MiB)',
+  415: 'a body of another type than the route takes (JSON; text/csv for an import)',
   422: 'an order names a customer or supplier that does not exist',
   429: 'too many login attempts (see Retry-After)',
   503: 'a backend service is unreachable',
@@ -79,6 +81,7 @@ export function openApiDocument(routes: readonly CompiledRoute[] = ROUTES) {
     paths[route.path] ??= {};
     paths[route.path]![route.method.toLowerCase()] = operationOf(route);
   }
+  for (const kind of ['customers', 'suppliers', 'orders'] as const) Object.assign(paths, transferPaths(kind));
   return {
     openapi: '3.0.3',
     info: {
@@ -102,6 +105,63 @@ export function openApiDocument(routes: readonly CompiledRoute[] = ROUTES) {
       },
     },
     paths,
+  };
+}
+
+/** The CSV routes (bff/src/rest/transfer.ts), which are not procedures: described by hand. */
+function transferPaths(kind: 'customers' | 'suppliers' | 'orders') {
+  const ref = (status: number) => ({ $ref: `#/components/responses/E${status}` });
+  const columns =
+    kind === 'orders'
+      ? 'customerId or customerEmail, supplierId or supplierEmail, totalCents, createdAt (admins)'
+      : 'name, email, phone, address';
+  // The list filters, with the list's own rules (the same zod schemas as the procedures').
+  const list = jsonSchema(kind === 'orders' ? orderListInput : partyListInput, 'input');
+  const filters = (kind === 'orders' ? ['customerId', 'supplierId'] : ['q']).map((name) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: list.properties?.[name] ?? { type: 'string' },
+  }));
+  return {
+    [`/api/${kind}/import`]: {
+      post: {
+        operationId: `${kind}_import`,
+        summary: `Import ${kind} from CSV, all or nothing (columns: ${columns}; up to 10 MiB and 50,000 rows)`,
+        tags: [kind],
+        parameters: [
+          { name: 'dryRun', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] } },
+          {
+            name: 'Idempotency-Key',
+            in: 'header',
+            required: false,
+            schema: jsonSchema(idempotencyKey, 'input'),
+          },
+        ],
+        requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } } } },
+        responses: {
+          '200': { description: 'dry run: the file would be imported', content: { 'application/json': { schema: { type: 'object' } } } },
+          '201': { description: 'imported: {created, importId}', content: { 'application/json': { schema: { type: 'object' } } } },
+          '422': {
+            description: 'rows that cannot be imported: error.rows [{row, field, message}]; nothing was written',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+          },
+          ...Object.fromEntries([400, 401, 403, 413, 415, 503].map((status) => [String(status), ref(status)])),
+        },
+      },
+    },
+    [`/api/${kind}/export`]: {
+      get: {
+        operationId: `${kind}_export`,
+        summary: `Every ${kind === 'orders' ? "order (with its parties' emails and names)" : kind.slice(0, -1)} matching the list filters, as CSV`,
+        tags: [kind],
+        parameters: filters,
+        responses: {
+          '200': { description: 'CSV, streamed', content: { 'text/csv': { schema: { type: 'string' } } } },
+          ...Object.fromEntries([400, 401, ...(kind === 'orders' ? [404] : []), 503].map((status) => [String(status), ref(status)])),
+        },
+      },
+    },
   };
 }
 

@@ -2,6 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/solid-query';
 import { createSignal, Show } from 'solid-js';
 import { centsToInput } from '../lib/format';
 import { createFormErrors } from '../lib/forms';
+import { randomKey } from '../lib/keys';
 import { patchOrder, queries, restore, type Snapshot, snapshot } from '../lib/queries';
 import { orderForm, validate } from '../lib/schemas';
 import { toast } from '../lib/toast';
@@ -131,9 +132,4 @@ export function OrderDialog(props: { order?: Order; onClose: () => void }) {
       </form>
     </Dialog>
   );
-}
-
-/** 128 random bits as hex (crypto.randomUUID needs a secure context; getRandomValues does not). */
-function randomKey() {
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }

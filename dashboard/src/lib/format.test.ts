@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { centsToInput, formatMoney, formatMoneyShort, parseMoney } from './format';
+import { centsToInput, formatBytes, formatMoney, formatMoneyShort, parseMoney } from './format';
 
 describe('money', () => {
   it('formats integer cents as currency', () => {
@@ -26,5 +26,15 @@ describe('money', () => {
     expect(centsToInput(5)).toBe('0.05');
     expect(centsToInput(30000)).toBe('300.00');
     expect(parseMoney(centsToInput(987654321))).toBe(987654321);
+  });
+});
+
+describe('file sizes', () => {
+  it('in bytes, KiB or MiB, one decimal at most', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(3482)).toBe('3.4 KiB');
+    expect(formatBytes(10 * 1024 * 1024)).toBe('10 MiB');
+    expect(formatBytes(10 * 1024 * 1024 + 1)).toBe('10 MiB');
+    expect(formatBytes(12.34 * 1024 * 1024)).toBe('12.3 MiB');
   });
 });

@@ -15,6 +15,12 @@ export const formatMoney = (cents: number) => money.format(cents / 100);
 /** For chart axes: "$6K", "$1.2M". */
 export const formatMoneyShort = (cents: number) => moneyShort.format(cents / 100);
 export const formatCount = (n: number) => count.format(n);
+/** A file size: "512 B", "3.4 KiB", "10 MiB". */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const [size, unit] = bytes < 1024 * 1024 ? [bytes / 1024, 'KiB'] : [bytes / 1024 / 1024, 'MiB'];
+  return `${Number(size.toFixed(1))} ${unit}`;
+}
 export const formatDateTime = (iso: string) => (iso ? dateTime.format(new Date(iso)) : '');
 /** A stats day (`YYYY-MM-DD`, UTC) as "Mar 5". */
 export const formatDay = (isoDay: string) => day.format(new Date(`${isoDay}T00:00:00Z`));

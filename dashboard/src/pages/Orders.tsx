@@ -4,9 +4,11 @@ import { OrderDialogLazy } from '../components/OrderDialogLazy';
 import { OrdersTable } from '../components/OrdersTable';
 import { type Picked, Picker } from '../components/Picker';
 import { EmptyState } from '../components/States';
+import { TransferButtons } from '../components/Transfer';
 import { useCanEdit } from '../lib/access';
 import { formatCount, formatMoney } from '../lib/format';
 import { loaded, PAGE_SIZE, queries } from '../lib/queries';
+import { exportUrl } from '../lib/transfer';
 import type { OrderFilter } from '../lib/trpc';
 
 /** Where the orders page's first rows are marked (performance.mark), for the e2e test's timing. */
@@ -36,11 +38,14 @@ export default function Orders() {
     <section class="page" aria-labelledby="orders-title">
       <div class="page-head">
         <h1 id="orders-title">Orders</h1>
-        <Show when={canEdit()}>
-          <button type="button" class="primary" onClick={() => setCreating(true)}>
-            New order
-          </button>
-        </Show>
+        <div class="buttons">
+          <TransferButtons kind="orders" exportHref={exportUrl('orders', filter())} />
+          <Show when={canEdit()}>
+            <button type="button" class="primary" onClick={() => setCreating(true)}>
+              New order
+            </button>
+          </Show>
+        </div>
       </div>
 
       <dl class="summary" aria-label="Totals">

@@ -5,11 +5,13 @@ import { createSignal, For, Match, onCleanup, Show, Switch } from 'solid-js';
 import { createPager, PagerNav } from '../components/Pager';
 import { DeletePartyDialog, PartyDialog } from '../components/PartyDialog';
 import { EmptyState, LoadError, TableSkeleton } from '../components/States';
+import { TransferButtons } from '../components/Transfer';
 import { useCanEdit } from '../lib/access';
 import { errorMessage } from '../lib/errors';
 import { formatCount } from '../lib/format';
 import { PARTY_WORDS } from '../lib/parties';
 import { loaded, PAGE_SIZE, queries } from '../lib/queries';
+import { exportUrl } from '../lib/transfer';
 import type { Party, PartyKind } from '../lib/trpc';
 
 /** The columns beside the name: the fields that fit a table row (@pdash/contracts). */
@@ -46,11 +48,14 @@ export default function Parties(props: { kind: PartyKind }) {
     <section class="page" aria-labelledby="parties-title">
       <div class="page-head">
         <h1 id="parties-title">{words().title}</h1>
-        <Show when={canEdit()}>
-          <button type="button" class="primary" onClick={() => setCreating(true)}>
-            New {words().one}
-          </button>
-        </Show>
+        <div class="buttons">
+          <TransferButtons kind={props.kind} exportHref={exportUrl(props.kind, { q: q() })} />
+          <Show when={canEdit()}>
+            <button type="button" class="primary" onClick={() => setCreating(true)}>
+              New {words().one}
+            </button>
+          </Show>
+        </div>
       </div>
 
       <div class="filters">

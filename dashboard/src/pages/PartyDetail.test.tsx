@@ -70,4 +70,10 @@ describe('PartyDetail page', () => {
     expect(update).toHaveBeenCalledWith(expect.objectContaining({ id: acme.id, name: 'Acme Inc', version: 1 }));
     await waitFor(() => expect(panel.querySelectorAll('li.history-entry')).toHaveLength(2));
   });
+
+  it('exports this customer’s orders', async () => {
+    renderDetail('viewer');
+    const exportLink = await screen.findByRole('link', { name: 'Export orders' });
+    expect(exportLink.getAttribute('href')).toBe(`/api/orders/export?customerId=${acme.id}`);
+  });
 });

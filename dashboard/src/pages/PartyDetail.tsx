@@ -11,6 +11,7 @@ import { errorMessage, isNotFound } from '../lib/errors';
 import { formatCount, formatDateTime, formatMoney } from '../lib/format';
 import { PARTY_WORDS } from '../lib/parties';
 import { loaded, MAX_SUM_PAGES, queries } from '../lib/queries';
+import { exportUrl } from '../lib/transfer';
 import type { OrderFilter, PartyKind } from '../lib/trpc';
 
 /** One customer or supplier: the record (editable by editors), its orders, what they add up to, and its history. */
@@ -98,7 +99,12 @@ export default function PartyDetail(props: { kind: PartyKind }) {
       </Switch>
 
       <Show when={!(party.isError && isNotFound(party.error))}>
-        <h2>Orders</h2>
+        <div class="page-head section-head">
+          <h2>Orders</h2>
+          <a class="button" href={exportUrl('orders', filter())} download="">
+            Export orders
+          </a>
+        </div>
         <dl class="summary" aria-label="Order totals">
           <div>
             <dt>Orders</dt>

@@ -8,6 +8,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { CallContext, CallOptions } from "nice-grpc-common";
 import { Timestamp } from "../../../google/protobuf/timestamp.js";
+import { ImportResponse, ImportStart } from "../../common/v1/imports.js";
 
 export const protobufPackage = "pdash.orders.v1";
 
@@ -18,6 +19,8 @@ export enum OrderEventType {
   ORDER_EVENT_TYPE_CREATED = "ORDER_EVENT_TYPE_CREATED",
   ORDER_EVENT_TYPE_UPDATED = "ORDER_EVENT_TYPE_UPDATED",
   ORDER_EVENT_TYPE_DELETED = "ORDER_EVENT_TYPE_DELETED",
+  /** ORDER_EVENT_TYPE_IMPORTED - Many orders at once (an import): `order` is unset; clients refetch. */
+  ORDER_EVENT_TYPE_IMPORTED = "ORDER_EVENT_TYPE_IMPORTED",
   UNRECOGNIZED = "UNRECOGNIZED",
 }
 
@@ -35,6 +38,9 @@ export function orderEventTypeFromJSON(object: any): OrderEventType {
     case 3:
     case "ORDER_EVENT_TYPE_DELETED":
       return OrderEventType.ORDER_EVENT_TYPE_DELETED;
+    case 4:
+    case "ORDER_EVENT_TYPE_IMPORTED":
+      return OrderEventType.ORDER_EVENT_TYPE_IMPORTED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -52,6 +58,8 @@ export function orderEventTypeToNumber(object: OrderEventType): number {
       return 2;
     case OrderEventType.ORDER_EVENT_TYPE_DELETED:
       return 3;
+    case OrderEventType.ORDER_EVENT_TYPE_IMPORTED:
+      return 4;
     case OrderEventType.UNRECOGNIZED:
     default:
       return -1;
@@ -174,6 +182,32 @@ export interface OrderEvent {
     | undefined;
   /** how many orders exist after the change */
   orderCount: number;
+}
+
+export interface ImportOrdersRequest {
+  start?: ImportStart | undefined;
+  rows?: ImportOrderRows | undefined;
+}
+
+export interface ImportOrderRows {
+  /** at most 1,000 */
+  rows: ImportOrderRow[];
+}
+
+/** A party by id or by email (exactly one of the two each). */
+export interface ImportOrderRow {
+  customerId?: string | undefined;
+  customerEmail?: string | undefined;
+  supplierId?: string | undefined;
+  supplierEmail?: string | undefined;
+  totalCents: number;
+  /** In the past; unset: now. */
+  createdAt?: string | undefined;
+}
+
+export interface ExportOrdersRequest {
+  customerId?: string | undefined;
+  supplierId?: string | undefined;
 }
 
 function createBaseOrder(): Order {
@@ -1261,6 +1295,274 @@ export const OrderEvent: MessageFns<OrderEvent> = {
   },
 };
 
+function createBaseImportOrdersRequest(): ImportOrdersRequest {
+  return { start: undefined, rows: undefined };
+}
+
+export const ImportOrdersRequest: MessageFns<ImportOrdersRequest> = {
+  encode(message: ImportOrdersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.start !== undefined) {
+      ImportStart.encode(message.start, writer.uint32(10).fork()).join();
+    }
+    if (message.rows !== undefined) {
+      ImportOrderRows.encode(message.rows, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportOrdersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportOrdersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.start = ImportStart.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rows = ImportOrderRows.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseImportOrderRows(): ImportOrderRows {
+  return { rows: [] };
+}
+
+export const ImportOrderRows: MessageFns<ImportOrderRows> = {
+  encode(message: ImportOrderRows, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.rows) {
+      ImportOrderRow.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportOrderRows {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportOrderRows();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rows.push(ImportOrderRow.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseImportOrderRow(): ImportOrderRow {
+  return {
+    customerId: undefined,
+    customerEmail: undefined,
+    supplierId: undefined,
+    supplierEmail: undefined,
+    totalCents: 0,
+    createdAt: undefined,
+  };
+}
+
+export const ImportOrderRow: MessageFns<ImportOrderRow> = {
+  encode(message: ImportOrderRow, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.customerId !== undefined) {
+      writer.uint32(10).string(message.customerId);
+    }
+    if (message.customerEmail !== undefined) {
+      writer.uint32(18).string(message.customerEmail);
+    }
+    if (message.supplierId !== undefined) {
+      writer.uint32(26).string(message.supplierId);
+    }
+    if (message.supplierEmail !== undefined) {
+      writer.uint32(34).string(message.supplierEmail);
+    }
+    if (message.totalCents !== 0) {
+      writer.uint32(40).int64(message.totalCents);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportOrderRow {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportOrderRow();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.customerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.customerEmail = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.supplierId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.supplierEmail = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.totalCents = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseExportOrdersRequest(): ExportOrdersRequest {
+  return { customerId: undefined, supplierId: undefined };
+}
+
+export const ExportOrdersRequest: MessageFns<ExportOrdersRequest> = {
+  encode(message: ExportOrdersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.customerId !== undefined) {
+      writer.uint32(10).string(message.customerId);
+    }
+    if (message.supplierId !== undefined) {
+      writer.uint32(18).string(message.supplierId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportOrdersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportOrdersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.customerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.supplierId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 export type OrdersServiceDefinition = typeof OrdersServiceDefinition;
 export const OrdersServiceDefinition = {
   name: "OrdersService",
@@ -1333,6 +1635,28 @@ export const OrdersServiceDefinition = {
       responseStream: true,
       options: {},
     },
+    /**
+     * All or nothing (backend/shared/imports.ts): parties named by id or email, checked in bulk;
+     * FAILED_PRECONDITION (reason IMPORT_ROWS) with a google.rpc.BadRequest naming `<row>.<field>`
+     * for each row that names no such party. One IMPORTED event for the whole import.
+     */
+    import: {
+      name: "Import",
+      requestType: ImportOrdersRequest as typeof ImportOrdersRequest,
+      requestStream: true,
+      responseType: ImportResponse as typeof ImportResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Every order matching the filter, newest first, streamed. */
+    export: {
+      name: "Export",
+      requestType: ExportOrdersRequest as typeof ExportOrdersRequest,
+      requestStream: false,
+      responseType: Order as typeof Order,
+      responseStream: true,
+      options: {},
+    },
   },
 } as const;
 
@@ -1348,6 +1672,14 @@ export interface OrdersServiceImplementation<CallContextExt = {}> {
   getStats(request: GetStatsRequest, context: CallContext & CallContextExt): Promise<GetStatsResponse>;
   /** Every create, update and delete, in order, from after_event_id (or from now) on. */
   watch(request: WatchOrdersRequest, context: CallContext & CallContextExt): ServerStreamingMethodResult<OrderEvent>;
+  /**
+   * All or nothing (backend/shared/imports.ts): parties named by id or email, checked in bulk;
+   * FAILED_PRECONDITION (reason IMPORT_ROWS) with a google.rpc.BadRequest naming `<row>.<field>`
+   * for each row that names no such party. One IMPORTED event for the whole import.
+   */
+  import(request: AsyncIterable<ImportOrdersRequest>, context: CallContext & CallContextExt): Promise<ImportResponse>;
+  /** Every order matching the filter, newest first, streamed. */
+  export(request: ExportOrdersRequest, context: CallContext & CallContextExt): ServerStreamingMethodResult<Order>;
 }
 
 export interface OrdersServiceClient<CallOptionsExt = {}> {
@@ -1362,6 +1694,14 @@ export interface OrdersServiceClient<CallOptionsExt = {}> {
   getStats(request: GetStatsRequest, options?: CallOptions & CallOptionsExt): Promise<GetStatsResponse>;
   /** Every create, update and delete, in order, from after_event_id (or from now) on. */
   watch(request: WatchOrdersRequest, options?: CallOptions & CallOptionsExt): AsyncIterable<OrderEvent>;
+  /**
+   * All or nothing (backend/shared/imports.ts): parties named by id or email, checked in bulk;
+   * FAILED_PRECONDITION (reason IMPORT_ROWS) with a google.rpc.BadRequest naming `<row>.<field>`
+   * for each row that names no such party. One IMPORTED event for the whole import.
+   */
+  import(request: AsyncIterable<ImportOrdersRequest>, options?: CallOptions & CallOptionsExt): Promise<ImportResponse>;
+  /** Every order matching the filter, newest first, streamed. */
+  export(request: ExportOrdersRequest, options?: CallOptions & CallOptionsExt): AsyncIterable<Order>;
 }
 
 function toTimestamp(dateStr: string): Timestamp {

@@ -6,13 +6,17 @@
 
 /* eslint-disable */
 import type { CallContext, CallOptions } from "nice-grpc-common";
+import { ImportResponse } from "../../common/v1/imports.js";
 import {
   BatchGetPartiesRequest,
   BatchGetPartiesResponse,
   CreatePartyRequest,
   DeletePartyRequest,
   DeletePartyResponse,
+  ExportPartiesRequest,
+  FindPartiesByEmailRequest,
   GetPartyRequest,
+  ImportPartiesRequest,
   ListPartiesRequest,
   ListPartiesResponse,
   Party,
@@ -77,6 +81,36 @@ export const SuppliersServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * All or nothing (backend/shared/imports.ts); INVALID_ARGUMENT for a key used with another file,
+     * UNAVAILABLE while a run with the same key is under way.
+     */
+    import: {
+      name: "Import",
+      requestType: ImportPartiesRequest as typeof ImportPartiesRequest,
+      requestStream: true,
+      responseType: ImportResponse as typeof ImportResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Every supplier matching q, newest first, streamed. */
+    export: {
+      name: "Export",
+      requestType: ExportPartiesRequest as typeof ExportPartiesRequest,
+      requestStream: false,
+      responseType: Party as typeof Party,
+      responseStream: true,
+      options: {},
+    },
+    /** The suppliers with these emails (several may share one), for an import of orders that names them so. */
+    findByEmails: {
+      name: "FindByEmails",
+      requestType: FindPartiesByEmailRequest as typeof FindPartiesByEmailRequest,
+      requestStream: false,
+      responseType: BatchGetPartiesResponse as typeof BatchGetPartiesResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -88,6 +122,18 @@ export interface SuppliersServiceImplementation<CallContextExt = {}> {
   update(request: UpdatePartyRequest, context: CallContext & CallContextExt): Promise<Party>;
   /** FAILED_PRECONDITION while orders still refer to the supplier. */
   delete(request: DeletePartyRequest, context: CallContext & CallContextExt): Promise<DeletePartyResponse>;
+  /**
+   * All or nothing (backend/shared/imports.ts); INVALID_ARGUMENT for a key used with another file,
+   * UNAVAILABLE while a run with the same key is under way.
+   */
+  import(request: AsyncIterable<ImportPartiesRequest>, context: CallContext & CallContextExt): Promise<ImportResponse>;
+  /** Every supplier matching q, newest first, streamed. */
+  export(request: ExportPartiesRequest, context: CallContext & CallContextExt): ServerStreamingMethodResult<Party>;
+  /** The suppliers with these emails (several may share one), for an import of orders that names them so. */
+  findByEmails(
+    request: FindPartiesByEmailRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<BatchGetPartiesResponse>;
 }
 
 export interface SuppliersServiceClient<CallOptionsExt = {}> {
@@ -98,4 +144,18 @@ export interface SuppliersServiceClient<CallOptionsExt = {}> {
   update(request: UpdatePartyRequest, options?: CallOptions & CallOptionsExt): Promise<Party>;
   /** FAILED_PRECONDITION while orders still refer to the supplier. */
   delete(request: DeletePartyRequest, options?: CallOptions & CallOptionsExt): Promise<DeletePartyResponse>;
+  /**
+   * All or nothing (backend/shared/imports.ts); INVALID_ARGUMENT for a key used with another file,
+   * UNAVAILABLE while a run with the same key is under way.
+   */
+  import(request: AsyncIterable<ImportPartiesRequest>, options?: CallOptions & CallOptionsExt): Promise<ImportResponse>;
+  /** Every supplier matching q, newest first, streamed. */
+  export(request: ExportPartiesRequest, options?: CallOptions & CallOptionsExt): AsyncIterable<Party>;
+  /** The suppliers with these emails (several may share one), for an import of orders that names them so. */
+  findByEmails(
+    request: FindPartiesByEmailRequest,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<BatchGetPartiesResponse>;
 }
+
+export type ServerStreamingMethodResult<Response> = { [Symbol.asyncIterator](): AsyncIterator<Response, void> };

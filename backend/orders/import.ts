@@ -1,0 +1,153 @@
+import { actorOf } from '@pdash/backend-shared/audit';
+import { rowFailures } from '@pdash/backend-shared/errors';
+import { readImport } from '@pdash/backend-shared/imports';
+import { IMPORT_LIMITS, type RowError, totalCents } from '@pdash/contracts';
+import { type ImportOrderRow, type ImportOrdersRequest, type Order, OrderEventType } from '@pdash/proto/orders/v1/orders';
+import { ObjectId } from 'mongodb';
+import type { CallContext } from 'nice-grpc';
+import type { OrderEventLog } from './events.js';
+import type { Parties } from './parties.js';
+import type { OrdersStore } from './store.js';
+
+const CHUNK = 1_000;
+type Kind = 'customer' | 'supplier';
+const HEX24 = /^[0-9a-f]{24}$/i;
+
+/**
+ * Import of orders, all or nothing (backend/shared/imports.ts): parties named by email are found
+ * in bulk, then the orders are staged (the reference protocol of store.ts: a delete of a party
+ * they name counts them as pending and waits), then every party they name is checked once, in bulk, with
+ * forReference; then the import commits, and one IMPORTED event tells the watchers.
+ */
+export async function importOrders(
+  deps: { store: OrdersStore; parties: Parties; events: OrderEventLog },
+  requests: AsyncIterable<ImportOrdersRequest>,
+  context: CallContext,
+) {
+  const { store, parties, events } = deps;
+  const { start, rows } = await readImport(requests, (row: ImportOrderRow) => row);
+  const problems = new Problems();
+  const now = new Date();
+  const resolved = await resolve(parties, rows, problems);
+  rows.forEach((row, index) => {
+    if (!totalCents.safeParse(row.totalCents).success) problems.add(index + 1, 'totalCents', 'must be a whole number of cents, 0..1e12');
+    const when = row.createdAt ? Date.parse(row.createdAt) : now.getTime();
+    if (!Number.isFinite(when) || when > now.getTime() + 60_000) problems.add(index + 1, 'createdAt', 'must be a time not in the future');
+  });
+  // Every problem at once, before anything is written.
+  await Promise.all([
+    checkExist(parties, 'customer', resolved.ids.customer, problems, false),
+    checkExist(parties, 'supplier', resolved.ids.supplier, problems, false),
+  ]);
+  problems.throwIfAny();
+  if (start.dryRun) return { created: rows.length, importId: '' };
+
+  const begun = await store.imports.begin(start.idempotencyKey, start.fingerprint, actorOf(context.metadata));
+  if (begun.status === 'done') return { created: begun.created, importId: store.imports.idOf(start.idempotencyKey) };
+  const { run } = begun;
+  try {
+    // The first row gets the highest id: orders of one createdAt list in the file's order.
+    const ids = rows.map(() => new ObjectId()).reverse();
+    const docs = rows.map((row, i) => ({
+      _id: ids[i]!,
+      customerId: ObjectId.createFromHexString(resolved.refs[i]!.customer),
+      supplierId: ObjectId.createFromHexString(resolved.refs[i]!.supplier),
+      totalCents: row.totalCents,
+      createdAt: row.createdAt ? new Date(row.createdAt) : now,
+    }));
+    for (let at = 0; at < docs.length; at += CHUNK) {
+      context.signal.throwIfAborted();
+      await run.stage(store.importedDocs(docs.slice(at, at + CHUNK)));
+    }
+    // Staged first, checked after (store.ts): a party deleted meanwhile is missing here, or its
+    // delete counted these staged orders as pending and waited.
+    await Promise.all([
+      checkExist(parties, 'customer', resolved.ids.customer, problems, true),
+      checkExist(parties, 'supplier', resolved.ids.supplier, problems, true),
+    ]);
+    problems.throwIfAny();
+    if (!(await run.commit(docs.length))) throw new Error('the import was rolled back by a recovery before it could commit');
+    const placeholder: Order = {
+      id: '',
+      customerId: '',
+      supplierId: '',
+      totalCents: 0,
+      version: 0,
+      createdAt: undefined,
+      updatedAt: undefined,
+    };
+    await events.publish(OrderEventType.ORDER_EVENT_TYPE_IMPORTED, placeholder, store.countOrders());
+    return { created: docs.length, importId: run.importId };
+  } catch (err) {
+    await run.rollBack().catch(() => {});
+    throw err;
+  }
+}
+
+/** Row problems, every one counted, the first IMPORT_LIMITS.maxListedErrors listed. */
+class Problems {
+  readonly listed: RowError[] = [];
+  count = 0;
+  /** Rows that name each party id, for the problems of a party that does not exist. */
+  readonly rowsOf: Record<Kind, Map<string, number[]>> = { customer: new Map(), supplier: new Map() };
+
+  add(row: number, field: string, message: string) {
+    this.count++;
+    if (this.listed.length < IMPORT_LIMITS.maxListedErrors) this.listed.push({ row, field, message });
+  }
+
+  throwIfAny() {
+    if (this.count > 0)
+      throw rowFailures(
+        [...this.listed].sort((a, b) => a.row - b.row),
+        this.count,
+      );
+  }
+}
+
+/** Each row's customer and supplier ids: given, or found by email (exactly one record must have it). */
+async function resolve(parties: Parties, rows: ImportOrderRow[], problems: Problems) {
+  const byEmail: Record<Kind, Map<string, string[]>> = { customer: new Map(), supplier: new Map() };
+  for (const kind of ['customer', 'supplier'] as const) {
+    const emails = [...new Set(rows.map((row) => row[`${kind}Email`]?.toLowerCase()).filter((e): e is string => !!e))];
+    byEmail[kind] = await parties.idsByEmail(kind, emails);
+  }
+  const ids: Record<Kind, Set<string>> = { customer: new Set(), supplier: new Set() };
+  const refs = rows.map((row, index) => {
+    const ref = { customer: '', supplier: '' };
+    for (const kind of ['customer', 'supplier'] as const) {
+      const id = row[`${kind}Id`]?.toLowerCase();
+      const email = row[`${kind}Email`]?.toLowerCase();
+      if (id) {
+        if (!HEX24.test(id)) problems.add(index + 1, `${kind}Id`, 'must be a 24-character hex ObjectId');
+        else ref[kind] = id;
+      } else if (email) {
+        const found = byEmail[kind].get(email) ?? [];
+        if (found.length === 1) ref[kind] = found[0]!;
+        else
+          problems.add(
+            index + 1,
+            `${kind}Email`,
+            found.length === 0 ? `no ${kind} has ${email}` : `${found.length} ${kind}s have ${email}; use ${kind}Id`,
+          );
+      } else problems.add(index + 1, `${kind}Id`, `give ${kind}Id or ${kind}Email`);
+      if (ref[kind]) {
+        ids[kind].add(ref[kind]);
+        const rowsOf = problems.rowsOf[kind];
+        rowsOf.set(ref[kind], [...(rowsOf.get(ref[kind]) ?? []), index + 1]);
+      }
+    }
+    return ref;
+  });
+  return { refs, ids };
+}
+
+/** Every row naming a party that does not exist (with `forReference`: or is being deleted) is a problem. */
+async function checkExist(parties: Parties, kind: Kind, ids: Set<string>, problems: Problems, forReference: boolean) {
+  const found = await parties.existing(kind, [...ids], forReference);
+  for (const id of ids) {
+    if (found.has(id)) continue;
+    for (const row of problems.rowsOf[kind].get(id) ?? []) problems.add(row, `${kind}Id`, `no ${kind} ${id}`);
+  }
+  return found;
+}
