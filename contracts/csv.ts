@@ -76,5 +76,15 @@ export function csvField(value: string | number | undefined | null): string {
   return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
+/**
+ * What a spreadsheet would run as a formula (CSV injection): a cell starting with = + - @, a tab
+ * or a carriage return. Export writes such a cell with a leading apostrophe, as OWASP advises
+ * (spreadsheets show it as text); import takes exactly one such apostrophe off again, so a file
+ * exported and imported again gives the same records.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+export const exportCell = <T>(value: T): T | string => (typeof value === 'string' && FORMULA_START.test(value) ? `'${value}` : value);
+export const importCell = (value: string) => (value.startsWith("'") && FORMULA_START.test(value.slice(1)) ? value.slice(1) : value);
+
 /** One record as a CSV line, with its CRLF. */
 export const csvLine = (fields: readonly (string | number | undefined | null)[]) => `${fields.map(csvField).join(',')}\r\n`;

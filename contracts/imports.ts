@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CsvSyntaxError, parseCsv } from './csv.js';
+import { CsvSyntaxError, importCell, parseCsv } from './csv.js';
 import { optionalPartyFields, PARTY_FIELDS, type PartyValues, partyFieldNames } from './parties.js';
 import { email, objectId, totalCents } from './rules.js';
 
@@ -112,7 +112,7 @@ export function checkImport<K extends ImportKind>(kind: K, text: string): Import
       report(row, 'row', `has ${fields.length} fields; the header has ${columns.length}`);
       return;
     }
-    const values = Object.fromEntries(columns.map((name, i) => [name, fields[i]!]));
+    const values = Object.fromEntries(columns.map((name, i) => [name, importCell(fields[i]!)]));
     const checked =
       kind === 'orders'
         ? orderRow(values, (field, message) => report(row, field, message))

@@ -172,11 +172,11 @@ async function waitForHealth(url: string, timeoutMs = 60_000) {
   throw new Error(`${url}/healthz did not answer 200 within ${timeoutMs} ms`);
 }
 
-/** The demo user (the first admin), and a small data set on first start (when there are no customers yet). */
+/** The demo user (the first admin), and the demo history on first start (when there are no orders yet). */
 async function seedDemoData(url: string) {
   const token = await loginOrSignUp(url, DEMO_USER);
   const client = createClient(url, () => token);
-  if ((await client.customers.list.query({ limit: 1 })).total > 0) return false;
+  if ((await client.orders.list.query({ limit: 1 })).total > 0) return false;
   // 90 days of orders through the CSV import, so the Stats page has a history to show.
   await importDemoHistory(url, token);
   return true;

@@ -66,6 +66,8 @@ const logInSchema = z.object({
 /** The same answer for an unknown user and a wrong password, so neither tells which it was. */
 const INVALID_LOGIN = 'invalid username or password';
 
+/** How long a sign-up just made answers its repeats from memory (the unique indexes decide after). */
+const RECENT_SIGNUP_MS = 5_000;
 const INVALID_INVITE = 'inviteCode: invalid, already used or expired; ask an admin for a new invitation';
 /** How long users.update waits for another one changing accounts before it says busy. */
 const ADMIN_LOCK_ROUNDS = 80;
@@ -159,12 +161,18 @@ export function createAuthService(deps: {
         return result.user;
       })();
       for (const key of keys) signUpsInFlight.set(key, work);
+      const forget = () => {
+        for (const key of keys) if (signUpsInFlight.get(key) === work) signUpsInFlight.delete(key);
+      };
       try {
         const user = await work;
         log.info({ userId: user.id, username: fields.username }, 'user signed up');
+        // Kept a moment: the rest of a burst of identical sign-ups is told "taken" without a scan each.
+        setTimeout(forget, RECENT_SIGNUP_MS).unref();
         return { user };
-      } finally {
-        for (const key of keys) if (signUpsInFlight.get(key) === work) signUpsInFlight.delete(key);
+      } catch (err) {
+        forget();
+        throw err;
       }
     },
 

@@ -1,6 +1,6 @@
 import { actorOf } from '@pdash/backend-shared/audit';
 import { rowFailures } from '@pdash/backend-shared/errors';
-import { readImport } from '@pdash/backend-shared/imports';
+import { idsInFileOrder, readImport, writeImport } from '@pdash/backend-shared/imports';
 import { IMPORT_LIMITS, type RowError, totalCents } from '@pdash/contracts';
 import { type ImportOrderRow, type ImportOrdersRequest, type Order, OrderEventType } from '@pdash/proto/orders/v1/orders';
 import { ObjectId } from 'mongodb';
@@ -9,7 +9,6 @@ import type { OrderEventLog } from './events.js';
 import type { Parties } from './parties.js';
 import type { OrdersStore } from './store.js';
 
-const CHUNK = 1_000;
 type Kind = 'customer' | 'supplier';
 const HEX24 = /^[0-9a-f]{24}$/i;
 
@@ -42,46 +41,37 @@ export async function importOrders(
   problems.throwIfAny();
   if (start.dryRun) return { created: rows.length, importId: '' };
 
-  const begun = await store.imports.begin(start.idempotencyKey, start.fingerprint, actorOf(context.metadata));
-  if (begun.status === 'done') return { created: begun.created, importId: store.imports.idOf(start.idempotencyKey) };
-  const { run } = begun;
-  try {
-    // The first row gets the highest id: orders of one createdAt list in the file's order.
-    const ids = rows.map(() => new ObjectId()).reverse();
-    const docs = rows.map((row, i) => ({
-      _id: ids[i]!,
-      customerId: ObjectId.createFromHexString(resolved.refs[i]!.customer),
-      supplierId: ObjectId.createFromHexString(resolved.refs[i]!.supplier),
-      totalCents: row.totalCents,
-      createdAt: row.createdAt ? new Date(row.createdAt) : now,
-    }));
-    for (let at = 0; at < docs.length; at += CHUNK) {
-      context.signal.throwIfAborted();
-      await run.stage(store.importedDocs(docs.slice(at, at + CHUNK)));
-    }
+  const ids = idsInFileOrder(rows.length);
+  const docs = rows.map((row, i) => ({
+    _id: ids[i]!,
+    customerId: ObjectId.createFromHexString(resolved.refs[i]!.customer),
+    supplierId: ObjectId.createFromHexString(resolved.refs[i]!.supplier),
+    totalCents: row.totalCents,
+    createdAt: row.createdAt ? new Date(row.createdAt) : now,
+  }));
+  const result = await writeImport(store.imports, start, actorOf(context.metadata), store.importedDocs(docs), {
+    signal: context.signal,
     // Staged first, checked after (store.ts): a party deleted meanwhile is missing here, or its
     // delete counted these staged orders as pending and waited.
-    await Promise.all([
-      checkExist(parties, 'customer', resolved.ids.customer, problems, true),
-      checkExist(parties, 'supplier', resolved.ids.supplier, problems, true),
-    ]);
-    problems.throwIfAny();
-    if (!(await run.commit(docs.length))) throw new Error('the import was rolled back by a recovery before it could commit');
-    const placeholder: Order = {
-      id: '',
-      customerId: '',
-      supplierId: '',
-      totalCents: 0,
-      version: 0,
-      createdAt: undefined,
-      updatedAt: undefined,
-    };
-    await events.publish(OrderEventType.ORDER_EVENT_TYPE_IMPORTED, placeholder, store.countOrders());
-    return { created: docs.length, importId: run.importId };
-  } catch (err) {
-    await run.rollBack().catch(() => {});
-    throw err;
-  }
+    beforeCommit: async (beat) => {
+      await Promise.all([
+        checkExist(parties, 'customer', resolved.ids.customer, problems, true, beat),
+        checkExist(parties, 'supplier', resolved.ids.supplier, problems, true, beat),
+      ]);
+      problems.throwIfAny();
+    },
+  });
+  const placeholder: Order = {
+    id: '',
+    customerId: '',
+    supplierId: '',
+    totalCents: 0,
+    version: 0,
+    createdAt: undefined,
+    updatedAt: undefined,
+  };
+  await events.publish(OrderEventType.ORDER_EVENT_TYPE_IMPORTED, placeholder, store.countOrders());
+  return result;
 }
 
 /** Row problems, every one counted, the first IMPORT_LIMITS.maxListedErrors listed. */
@@ -143,8 +133,15 @@ async function resolve(parties: Parties, rows: ImportOrderRow[], problems: Probl
 }
 
 /** Every row naming a party that does not exist (with `forReference`: or is being deleted) is a problem. */
-async function checkExist(parties: Parties, kind: Kind, ids: Set<string>, problems: Problems, forReference: boolean) {
-  const found = await parties.existing(kind, [...ids], forReference);
+async function checkExist(
+  parties: Parties,
+  kind: Kind,
+  ids: Set<string>,
+  problems: Problems,
+  forReference: boolean,
+  beat?: () => Promise<void>,
+) {
+  const found = await parties.existing(kind, [...ids], forReference, beat);
   for (const id of ids) {
     if (found.has(id)) continue;
     for (const row of problems.rowsOf[kind].get(id) ?? []) problems.add(row, `${kind}Id`, `no ${kind} ${id}`);

@@ -48,20 +48,23 @@ export class Parties {
   }
 
   /** Which of `ids` exist (with `forReference`: and are not being deleted), asked 100 at a time. */
-  async existing(kind: Kind, ids: string[], forReference: boolean): Promise<Set<string>> {
+  async existing(kind: Kind, ids: string[], forReference: boolean, afterEach?: () => Promise<void>): Promise<Set<string>> {
     const found = new Set<string>();
     for (let at = 0; at < ids.length; at += 100) {
       for (const party of await this.batchGet(kind, ids.slice(at, at + 100), forReference)) found.add(party.id);
+      await afterEach?.();
     }
     return found;
   }
 
-  /** The ids of the records with each email (several records may share one), asked 1,000 at a time. */
+  /** The ids of the records with each email, compared case-insensitively (several records may share one). */
   async idsByEmail(kind: Kind, emails: string[]): Promise<Map<string, string[]>> {
     const ids = new Map<string, string[]>();
-    for (let at = 0; at < emails.length; at += 1_000) {
-      const { items } = await this.call(kind, () => this.clients[kind].findByEmails({ emails: emails.slice(at, at + 1_000) }));
-      for (const party of items) if (party.email) ids.set(party.email, [...(ids.get(party.email) ?? []), party.id]);
+    if (emails.length === 0) return ids;
+    const { items } = await this.call(kind, () => this.clients[kind].findByEmails({ emails }));
+    for (const party of items) {
+      const email = party.email?.toLowerCase();
+      if (email) ids.set(email, [...(ids.get(email) ?? []), party.id]);
     }
     return ids;
   }

@@ -1,6 +1,7 @@
 import { type Actor, actorOf } from '@pdash/backend-shared/audit';
 import { invalidArgument, notFound, parseRequest, ServerError, Status, versionConflict, writeConflict } from '@pdash/backend-shared/errors';
 import { parseId } from '@pdash/backend-shared/ids';
+import { streamCursor } from '@pdash/backend-shared/mongo';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '@pdash/backend-shared/pagination';
 import { limitField } from '@pdash/backend-shared/validation';
 import type { VersionedRecords } from '@pdash/backend-shared/versioned';
@@ -264,15 +265,7 @@ export function createOrdersService(deps: {
     async *export(request, context) {
       const party = partyOf(request);
       if (party) await parties.ensureExists(party.kind, party.hex);
-      const cursor = store.exportCursor(party);
-      try {
-        for await (const doc of cursor) {
-          if (context.signal.aborted) return;
-          yield toOrder(doc);
-        }
-      } finally {
-        await cursor.close();
-      }
+      yield* streamCursor(store.exportCursor(party), context.signal, toOrder);
     },
 
     async *watch(request, context) {

@@ -3,6 +3,7 @@ import { actorOf } from '@pdash/backend-shared/audit';
 import type { RecordCache } from '@pdash/backend-shared/cache';
 import { failure, notFound, parseRequest, ServerError, Status, versionConflict, writeConflict } from '@pdash/backend-shared/errors';
 import { parseId } from '@pdash/backend-shared/ids';
+import { streamCursor } from '@pdash/backend-shared/mongo';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '@pdash/backend-shared/pagination';
 import { limitField } from '@pdash/backend-shared/validation';
 import { expectedVersion, optionalPartyFields, type PartyValues, partyChanges, partyFields, text } from '@pdash/contracts';
@@ -29,7 +30,7 @@ const updateSchema = partyChanges.extend({ expectedVersion: expectedVersion.opti
   return { expectedVersion, ...changes };
 });
 const exportSchema = z.object({ q: text(200).optional() });
-const MAX_EMAILS = 1_000;
+const MAX_EMAILS = 50_000;
 const listSchema = z.object({ q: text(200).optional(), limit: limitField(DEFAULT_LIMIT, MAX_LIMIT), cursor: z.string().optional() });
 
 /** A pending order gets this long to be confirmed or rolled back before a delete gives up. */
@@ -82,15 +83,7 @@ export function createPartyService(deps: {
 
     async *export(request, context) {
       const { q } = parseRequest(exportSchema, request);
-      const cursor = store.exportCursor(q);
-      try {
-        for await (const doc of cursor) {
-          if (context.signal.aborted) return;
-          yield toParty(doc);
-        }
-      } finally {
-        await cursor.close();
-      }
+      yield* streamCursor(store.exportCursor(q), context.signal, toParty);
     },
 
     async findByEmails({ emails }) {

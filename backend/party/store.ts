@@ -106,11 +106,18 @@ export class PartyStore {
     return this.collection.find(this.searchFilter(q)).sort({ createdAt: -1, _id: -1 }).batchSize(500);
   }
 
-  /** The visible records whose email is one of `emails` (lower-case). */
+  /**
+   * The records whose email is one of `emails` (lower-case), compared case-insensitively (emails
+   * are kept as typed). One scan of the records with an email, their ids and emails only: FerretDB
+   * would scan for any filter, and one scan serves the whole list.
+   */
   async findByEmails(emails: string[]): Promise<Party[]> {
     if (emails.length === 0) return [];
-    const docs = await this.collection.find({ email: { $in: emails } }).toArray();
-    return docs.map(toParty);
+    const wanted = new Set(emails);
+    const docs = await this.collection
+      .find({ email: { $exists: true } }, { projection: { _id: 1, email: 1, name: 1, createdAt: 1, updatedAt: 1, version: 1 } })
+      .toArray();
+    return docs.filter((doc) => doc.email !== undefined && wanted.has(doc.email.toLowerCase())).map(toParty);
   }
 
   /** The record by `_id` alone (FerretDB's one indexed lookup). */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AuditAction, AuditChanges, AuditEntity } from '@pdash/contracts';
 import { type Collection, type Db, type Document, type Filter, MongoServerError, type ObjectId } from 'mongodb';
 import type { Actor } from './actor.js';
+import { repeatInBackground } from './background.js';
 import type { Logger } from './logger.js';
 import { STORAGE_TIMING } from './versioned.js';
 
@@ -154,17 +155,11 @@ export class AuditTrail {
 
   /** Recovers now and every few seconds; the returned function stops it. */
   startRecovery(): () => Promise<unknown> {
-    let running: Promise<unknown> = Promise.resolve();
-    const run = () => {
-      running = this.recover().catch((err) => this.logger?.warn({ err }, 'history outbox recovery failed; will retry'));
-    };
-    run();
-    const timer = setInterval(run, RECOVER_EVERY_MS);
-    timer.unref();
-    return () => {
-      clearInterval(timer);
-      return running;
-    };
+    return repeatInBackground(
+      RECOVER_EVERY_MS,
+      () => this.recover(),
+      (err) => this.logger?.warn({ err }, 'history outbox recovery failed; will retry'),
+    );
   }
 
   private async append(entry: AuditDoc) {

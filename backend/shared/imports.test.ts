@@ -99,4 +99,53 @@ describe('imports, all or nothing', () => {
     expect(await visible()).toEqual([]);
     expect(await records.countDocuments({})).toBe(0);
   });
+
+  it('a start claim whose run never recorded itself does not block the key once it is stale', async () => {
+    const { records, imports, write, visible } = setUp(0);
+    // As if a process took the claim for attempt 1 and died before recording the run.
+    await db
+      .collection(`${records.collectionName}_import_claims`)
+      .insertOne({ _id: `start:${imports.idOf('f')}:1` as never, at: new Date(0) });
+    const run = await start(imports, 'f');
+    expect(run.tag).toBe(`${imports.idOf('f')}:2`);
+    await write(run, ['after']);
+    expect(await run.commit(1)).toBe(true);
+    expect(await visible()).toEqual(['after']);
+  });
+
+  it('a copy cut off midway is taken over only once it went quiet, and goes on from where it stopped', async () => {
+    const { records, imports, write, visible } = setUp(60_000);
+    const run = await start(imports, 'g');
+    await write(run, ['a', 'b', 'c']);
+    await db
+      .collection(`${records.collectionName}_import_decisions`)
+      .insertOne({ _id: `end:${run.tag}` as never, outcome: 'commit', created: 3, at: new Date() });
+    // Part of the copy landed (the lowest id), then the process died.
+    const staged = await db
+      .collection(`${records.collectionName}_staging_${run.tag.replace(':', '_')}`)
+      .find({})
+      .sort({ _id: 1 })
+      .toArray();
+    await records.insertOne(staged[0] as never);
+    await db
+      .collection(`${records.collectionName}_imports`)
+      .updateOne({ _id: imports.idOf('g') as never }, { $set: { copiedThrough: staged[0]!._id } });
+    // Fresh: its own process may still be copying.
+    expect(await imports.recover()).toBe(0);
+    await db.collection(`${records.collectionName}_imports`).updateOne({ _id: imports.idOf('g') as never }, { $set: { at: new Date(0) } });
+    expect(await imports.recover()).toBe(1);
+    expect(await visible()).toEqual(['a', 'b', 'c']);
+    expect(await imports.begin('g', 'f1', null)).toEqual({ status: 'done', created: 3 });
+  });
+
+  it('a stream cut short is refused, not imported as if it were whole', async () => {
+    const { readImport } = await import('./imports.js');
+    async function* cutShort() {
+      yield { start: { idempotencyKey: 'k', fingerprint: 'f', dryRun: false, totalRows: 3 } };
+      yield { rows: { rows: [{ name: 'only one' }] } };
+    }
+    await expect(readImport(cutShort(), (row: { name: string }) => row)).rejects.toMatchObject({
+      details: 'rows: 1 arrived of the 3 announced',
+    });
+  });
 });

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import type { AuditEntity } from '@pdash/contracts';
 import { IMPORT_LIMITS } from '@pdash/contracts';
 import type { ImportStart } from '@pdash/proto/common/v1/imports';
-import { type Collection, type Db, type Document, MongoServerError } from 'mongodb';
+import { type Collection, type Db, type Document, MongoServerError, ObjectId } from 'mongodb';
 import type { Actor } from './actor.js';
 import { AuditTrail, auditEntry } from './audit.js';
+import { repeatInBackground } from './background.js';
 import { invalidArgument, ServerError, Status } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -36,9 +37,11 @@ interface ImportDoc {
   fingerprint: string;
   attempt: number;
   state: 'writing' | 'done' | 'failed';
-  /** The run's last sign of life: a run silent for `staleMs` is rolled back. */
+  /** The run's last sign of life: a run silent for `staleMs` is rolled back (or, committed, its copy taken over). */
   at: Date;
   created?: number;
+  /** The last staged id copied in (ids are copied in ascending order): a taken-over copy goes on from there. */
+  copiedThrough?: ObjectId;
 }
 
 interface DecisionDoc {
@@ -68,8 +71,8 @@ export interface ImportRun {
   beat(): Promise<void>;
   /** Decides commit and reveals the records; false when a recovery rolled the run back first. */
   commit(created: number): Promise<boolean>;
-  /** Decides rollback (unless committed already) and deletes the run's records. */
-  rollBack(): Promise<void>;
+  /** Decides rollback (unless committed already: then completes the copy) and drops the run's records. */
+  rollBack(): Promise<'committed' | 'rolled back'>;
 }
 
 export type BeginOutcome = { status: 'run'; run: ImportRun } | { status: 'done'; created: number };
@@ -118,19 +121,33 @@ export class Imports {
     if (doc?.state === 'done') return { status: 'done', created: doc.created ?? 0 };
     let attempt = 1;
     if (doc) {
-      const settled = await this.settle(doc, { force: false });
+      const settled = await this.settle(doc);
       if (settled.status === 'done') return settled;
       if (settled.status === 'busy') throw underWay();
       attempt = doc.attempt + 1;
     }
-    try {
-      await this.claims.insertOne({ _id: `start:${importId}:${attempt}`, at: new Date() });
-    } catch (err) {
-      if (isDuplicate(err)) throw underWay();
-      throw err;
+    // A run whose start claim stands but which never recorded itself (it died between the two
+    // writes) is rolled back once its claim is stale, and the next attempt is tried.
+    for (; ; attempt++) {
+      const claim = `start:${importId}:${attempt}`;
+      try {
+        await this.claims.insertOne({ _id: claim, at: new Date() });
+        break;
+      } catch (err) {
+        if (!isDuplicate(err)) throw err;
+      }
+      const held = await this.claims.findOne({ _id: claim });
+      if (!held || Date.now() - held.at.getTime() <= this.staleMs) throw underWay();
+      const decision = await this.decide(`${importId}:${attempt}`, 'rollback', 0, null);
+      if (decision.outcome === 'commit') throw underWay();
+      await this.dropStaging(`${importId}:${attempt}`);
     }
     await this.imports.replaceOne({ _id: importId }, { fingerprint, attempt, state: 'writing', at: new Date() }, { upsert: true });
     return { status: 'run', run: this.run(importId, attempt, actor) };
+  }
+
+  private get staleMs() {
+    return this.options.staleMs ?? IMPORT_STALE_MS;
   }
 
   /**
@@ -145,46 +162,55 @@ export class Imports {
 
   /** Settles every import whose run is decided or stalled (at start and every few seconds). */
   async recover(): Promise<number> {
-    const open = await this.imports.find({ state: 'writing' }).toArray();
+    const open = await this.imports.find({ state: 'writing' }, { projection: { _id: 1 } }).toArray();
     let settled = 0;
-    for (const doc of open) if ((await this.settle(doc, { force: false })).status !== 'busy') settled++;
+    for (const { _id } of open) {
+      // Read again: an earlier settle may have taken long, and this run may have moved on meanwhile.
+      const doc = await this.imports.findOne({ _id });
+      if (doc?.state === 'writing' && (await this.settle(doc)).status !== 'busy') settled++;
+    }
+    await this.dropOrphanStaging();
     if (settled > 0) this.options.log?.info({ settled, collection: this.records.collectionName }, 'imports settled');
     return settled;
   }
 
+  /** Staging collections of no run under way (a late writer of a rolled-back run made one again). */
+  private async dropOrphanStaging() {
+    const prefix = `${this.records.collectionName}_staging_`;
+    const names = (await this.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => n.startsWith(prefix));
+    for (const name of names) {
+      const [importId, attempt] = name.slice(prefix.length).split('_');
+      const doc = await this.imports.findOne({ _id: importId ?? '' });
+      const live = doc?.state === 'writing' && doc.attempt === Number(attempt);
+      const young = doc && Date.now() - doc.at.getTime() <= this.staleMs;
+      if (!live && !young) await this.dropStaging(`${importId}:${attempt}`);
+    }
+  }
+
   startRecovery(): () => Promise<unknown> {
-    let running: Promise<unknown> = Promise.resolve();
-    const run = () => {
-      running = Promise.all([this.recover(), this.trail.recover()]).catch((err) =>
-        this.options.log?.warn({ err }, 'import recovery failed; will retry'),
-      );
-    };
-    run();
-    const timer = setInterval(run, RECOVER_EVERY_MS);
-    timer.unref();
-    return () => {
-      clearInterval(timer);
-      return running;
-    };
+    return repeatInBackground(
+      RECOVER_EVERY_MS,
+      () => Promise.all([this.recover(), this.trail.recover()]),
+      (err) => this.options.log?.warn({ err }, 'import recovery failed; will retry'),
+    );
   }
 
   /**
    * Brings a run to its end: follows its decision, or decides rollback for a stalled one. 'busy'
-   * while a live run may still be writing.
+   * while its own process may still be at work: writing, or copying a committed run in (a copy is
+   * taken over only once it has been silent for `staleMs`, and goes on where it stopped).
    */
-  private async settle(
-    doc: ImportDoc,
-    options: { force: boolean },
-  ): Promise<{ status: 'done'; created: number } | { status: 'rolled back' } | { status: 'busy' }> {
+  private async settle(doc: ImportDoc): Promise<{ status: 'done'; created: number } | { status: 'rolled back' } | { status: 'busy' }> {
     const tag = `${doc._id}:${doc.attempt}`;
+    const stalled = Date.now() - doc.at.getTime() > this.staleMs;
     let decision = await this.decisions.findOne({ _id: `end:${tag}` });
     if (!decision) {
-      const stalled = Date.now() - doc.at.getTime() > (this.options.staleMs ?? IMPORT_STALE_MS);
-      if (!stalled && !options.force) return { status: 'busy' };
+      if (!stalled) return { status: 'busy' };
       decision = await this.decide(tag, 'rollback', 0, null);
     }
     if (decision.outcome === 'commit') {
-      await this.reveal(doc._id, tag, decision.created);
+      if (!stalled) return { status: 'busy' };
+      await this.reveal(doc, tag, decision.created);
       return { status: 'done', created: decision.created };
     }
     await this.discard(doc._id, tag);
@@ -231,8 +257,10 @@ export class Imports {
   }
 
   /** Copies the run's staged records in (again, if a copy was cut off: what is there is kept), then drops the staging. */
-  private async reveal(importId: string, tag: string, created: number) {
-    const cursor = this.staging(tag).find({}).sort({ _id: 1 }).batchSize(COPY_CHUNK);
+  private async reveal(doc: Pick<ImportDoc, '_id' | 'copiedThrough'>, tag: string, created: number) {
+    const importId = doc._id;
+    const after: Document = doc.copiedThrough === undefined ? {} : { _id: { $gt: doc.copiedThrough } };
+    const cursor = this.staging(tag).find(after).sort({ _id: 1 }).batchSize(COPY_CHUNK);
     let chunk: Document[] = [];
     const copy = async () => {
       if (chunk.length === 0) return;
@@ -245,6 +273,8 @@ export class Imports {
         if (!(err instanceof MongoServerError || list.length > 0) || list.length === 0 || list.some((e) => e.code !== DUPLICATE_KEY))
           throw err;
       }
+      // Progress, and a sign of life: a recovery takes over a copy only once this goes quiet.
+      await this.imports.updateOne({ _id: importId }, { $set: { copiedThrough: chunk.at(-1)!._id, at: new Date() } });
       chunk = [];
     };
     for await (const doc of cursor) {
@@ -252,8 +282,9 @@ export class Imports {
       if (chunk.length >= COPY_CHUNK) await copy();
     }
     await copy();
-    await this.imports.updateOne({ _id: importId }, { $set: { state: 'done', created, at: new Date() } });
+    // Dropped first: a crash between the two leaves a done-to-be import whose copy finds nothing left.
     await this.dropStaging(tag);
+    await this.imports.updateOne({ _id: importId }, { $set: { state: 'done', created, at: new Date() } });
   }
 
   private async dropStaging(tag: string) {
@@ -267,33 +298,78 @@ export class Imports {
 
   private run(importId: string, attempt: number, actor: Actor | null): ImportRun {
     const tag = `${importId}:${attempt}`;
+    // Only this attempt's record: a late writer of a rolled-back run must not keep a newer one looking alive.
+    const beat = () => this.imports.updateOne({ _id: importId, attempt }, { $set: { at: new Date() } }).then(() => {});
     return {
       importId,
       tag,
       stage: async (records) => {
         if (records.length > 0) await this.staging(tag).insertMany(records, { ordered: false });
-        await this.imports.updateOne({ _id: importId }, { $set: { at: new Date() } });
+        await beat();
       },
-      beat: async () => {
-        await this.imports.updateOne({ _id: importId }, { $set: { at: new Date() } });
-      },
+      beat,
       commit: async (created) => {
         const decision = await this.decide(tag, 'commit', created, actor);
         if (decision.outcome !== 'commit') {
           await this.discard(importId, tag);
           return false;
         }
-        await this.reveal(importId, tag, created);
+        await this.reveal({ _id: importId }, tag, created);
         return true;
       },
       rollBack: async () => {
         const decision = await this.decide(tag, 'rollback', 0, null);
-        if (decision.outcome === 'commit') await this.reveal(importId, tag, decision.created);
-        else await this.discard(importId, tag);
+        if (decision.outcome === 'commit') {
+          await this.reveal((await this.imports.findOne({ _id: importId })) ?? { _id: importId }, tag, decision.created);
+          return 'committed';
+        }
+        await this.discard(importId, tag);
+        return 'rolled back';
       },
     };
   }
 }
+
+/** Records staged per insertMany. */
+const STAGE_CHUNK = 1_000;
+
+/**
+ * An import its caller has checked, written all or nothing: begun (or found done already, when
+ * it is a retry), its records staged in chunks, `beforeCommit` (orders check their parties there,
+ * after staging), committed. Any failure rolls the run back and passes through.
+ */
+export async function writeImport(
+  imports: Imports,
+  start: ImportStart,
+  actor: Actor | null,
+  records: Document[],
+  options: { signal: AbortSignal; beforeCommit?: (beat: () => Promise<void>) => Promise<void> },
+): Promise<{ created: number; importId: string }> {
+  options.signal.throwIfAborted();
+  const begun = await imports.begin(start.idempotencyKey, start.fingerprint, actor);
+  if (begun.status === 'done') return { created: begun.created, importId: imports.idOf(start.idempotencyKey) };
+  const { run } = begun;
+  const made = { created: records.length, importId: run.importId };
+  try {
+    for (let at = 0; at < records.length; at += STAGE_CHUNK) {
+      options.signal.throwIfAborted();
+      await run.stage(records.slice(at, at + STAGE_CHUNK));
+    }
+    await options.beforeCommit?.(run.beat);
+    options.signal.throwIfAborted();
+    if (!(await run.commit(records.length)))
+      throw new ServerError(Status.UNAVAILABLE, 'the import stalled and was rolled back; send it again with the same Idempotency-Key');
+    return made;
+  } catch (err) {
+    // Decided commit before the failure (the copy, say, failed after it): done, not failed.
+    const outcome = await run.rollBack().catch(() => undefined);
+    if (outcome === 'committed') return made;
+    throw err;
+  }
+}
+
+/** New ids for `count` records, the first the highest: records of one createdAt then list (newest first) in the file's order. */
+export const idsInFileOrder = (count: number) => Array.from({ length: count }, () => new ObjectId()).reverse();
 
 const underWay = () => new ServerError(Status.UNAVAILABLE, 'an import with this Idempotency-Key is under way; try again shortly');
 
@@ -317,5 +393,7 @@ export async function readImport<M extends { start?: ImportStart; rows?: { rows:
     }
   }
   if (!start) throw invalidArgument('start', 'an import needs its start');
+  // A stream cut short (the caller gone) ends like a whole one: only the count tells them apart.
+  if (rows.length !== start.totalRows) throw invalidArgument('rows', `${rows.length} arrived of the ${start.totalRows} announced`);
   return { start, rows };
 }

@@ -1,4 +1,4 @@
-import { type Collection, type Db, type Document, type Filter, MongoClient, type WithId } from 'mongodb';
+import { type Collection, type Db, type Document, type Filter, type FindCursor, MongoClient, type WithId } from 'mongodb';
 import type { Logger } from './logger.js';
 
 /**
@@ -27,6 +27,21 @@ export async function connectMongo(url: string, dbName: string): Promise<{ clien
   });
   await client.connect();
   return { client, db: client.db(dbName) };
+}
+
+/**
+ * The documents of `cursor`, mapped, one at a time until `signal` aborts (a server stream's
+ * caller gone): the cursor is closed either way, and never read whole into memory.
+ */
+export async function* streamCursor<T, R>(cursor: FindCursor<T>, signal: AbortSignal, map: (doc: T) => R): AsyncGenerator<R> {
+  try {
+    for await (const doc of cursor) {
+      if (signal.aborted) return;
+      yield map(doc);
+    }
+  } finally {
+    await cursor.close();
+  }
 }
 
 /** Up to this many ids, findByIds looks each up by `_id` alone. */

@@ -116,7 +116,8 @@ describe('import', () => {
 
   test('orders name parties by id or by email; one that names no party refuses the whole file', async () => {
     const t = tag();
-    const c = await editor.client.customers.create.mutate({ name: `By email ${t}`, email: `buyer.${t}@example.com` });
+    // Emails are kept as typed and matched case-insensitively.
+    const c = await editor.client.customers.create.mutate({ name: `By email ${t}`, email: `Buyer.${t}@Example.com` });
     const s = await editor.client.suppliers.create.mutate({ name: `By id ${t}` });
     const good = `customerEmail,supplierId,totalCents\nBUYER.${t}@example.com,${s.id},100\nbuyer.${t}@example.com,${s.id},200\n`;
     expect(await post('/api/orders/import', good)).toMatchObject({ status: 201, body: { created: 2 } });
@@ -135,7 +136,8 @@ describe('import', () => {
 describe('export', () => {
   test('streams CSV of what the list filters match; a file exported and imported again gives the same file', async () => {
     const t = tag();
-    const csv = `name,email,phone,address\r\n"Round, ${t}",round.${t}@example.com,,"2 ""Quoted"" Rd"\r\nTrip ${t},,+1 555 0199,\r\n`;
+    // A phone starts with +, which a spreadsheet would take for a formula: written with an apostrophe (CSV injection).
+    const csv = `name,email,phone,address\r\n"Round, ${t}",round.${t}@example.com,,"2 ""Quoted"" Rd"\r\nTrip ${t},,'+1 555 0199,\r\n`;
     await post('/api/suppliers/import', csv);
     const exported = await download(`/api/suppliers/export?q=${t}`);
     expect(exported).toMatchObject({ status: 200, type: 'text/csv; charset=utf-8' });
@@ -154,6 +156,27 @@ describe('export', () => {
         headers: { authorization: `Bearer ${otherEditor.accessToken}` },
       });
       expect(await again.text()).toBe(exported.text);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  test('a cell a spreadsheet would run as a formula is exported with an apostrophe, and imported back as it was', async () => {
+    const t = tag();
+    await editor.client.suppliers.create.mutate({ name: `=HYPERLINK("http://evil.example";"${t}")` });
+    const exported = await download(`/api/suppliers/export?q=${encodeURIComponent(t)}`);
+    expect(exported.text).toBe(`name,email,phone,address\r\n"'=HYPERLINK(""http://evil.example"";""${t}"")",,,\r\n`);
+    const other = await startStack();
+    try {
+      const otherEditor = await signedIn(other.bff.url, 'editor');
+      await fetch(`${other.bff.url}/api/suppliers/import`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv', authorization: `Bearer ${otherEditor.accessToken}` },
+        body: exported.text,
+      });
+      expect((await otherEditor.client.suppliers.list.query()).items.map((s) => s.name)).toEqual([
+        `=HYPERLINK("http://evil.example";"${t}")`,
+      ]);
     } finally {
       await other.stop();
     }

@@ -5,28 +5,11 @@
  * viewer sees no create, edit or delete control; a demotion on the Users page takes the editor's
  * controls away; a disabled account is logged out. No console error beyond the expected refusals.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AppRouter } from '@pdash/bff';
-import { ensureDashboardBuild } from '@pdash/dashboard/build';
-import { freePort } from '@pdash/scripts/infra';
-import { type Stack, startStack } from '@pdash/scripts/stack';
-import { createTRPCClient, httpLink } from '@trpc/client';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient, type E2eStack, launchChromium, SCREENSHOTS, startE2eStack } from './support.js';
 
-const root = join(import.meta.dirname, '..', '..');
-const SCREENSHOTS = join(root, '.tmp', 'screenshots');
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /** Refusals this flow causes on purpose (a 401 once disabled, a 403 once demoted, a 422 for a bad file): each one's effect is checked. */
 const EXPECTED_HTTP_ERROR = /^Failed to load resource: the server responded with a status of (401|403|422) /;
 
@@ -34,18 +17,14 @@ const ADMIN = { username: 'root_admin', email: 'root.admin@example.com', passwor
 const CAROL = { username: 'carol', email: 'carol@example.com', password: 'carol-password' };
 const DAVE = { username: 'dave', email: 'dave@example.com', password: 'dave-password' };
 
-let stack: Stack;
-let dataDir: string;
-let browser: Browser;
+let stack: E2eStack;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
 const contexts: BrowserContext[] = [];
 const stackLog: string[] = [];
 const consoleErrors: string[] = [];
 let customerId = '';
 
-const api = (token?: string) =>
-  createTRPCClient<AppRouter>({
-    links: [httpLink({ url: `${stack.url}/trpc`, headers: () => (token ? { authorization: `Bearer ${token}` } : {}) })],
-  });
+const api = (token?: string) => apiClient(stack.url, token);
 
 async function newPage(who: string) {
   const context = await browser.newContext({ locale: 'en-US', timezoneId: 'UTC', viewport: { width: 1280, height: 800 } });
@@ -90,19 +69,10 @@ async function signUpFrom(page: Page, link: string, user: { username: string; em
 }
 
 beforeAll(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  ensureDashboardBuild((line) => stackLog.push(line));
-  dataDir = mkdtempSync(join(tmpdir(), 'pdash-e2e-access-'));
-  stack = await startStack({
-    dataDir,
-    port: await freePort(),
-    freePorts: true,
-    env: { LOG_LEVEL: 'warn', ADMIN_USERNAME: ADMIN.username, ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password },
-    log: (line) => stackLog.push(line),
-  });
+  stack = await startE2eStack(ADMIN, (line) => stackLog.push(line));
   const admin = api((await api().auth.login.mutate({ username: ADMIN.username, password: ADMIN.password })).accessToken);
   customerId = (await admin.customers.create.mutate({ name: 'Initech', email: 'buy@initech.example' })).id;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 180_000);
 
 afterEach(({ task }) => {
@@ -113,7 +83,6 @@ afterAll(async () => {
   for (const context of contexts) await context.close().catch(() => {});
   await browser?.close();
   await stack?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
 describe('access, end to end in Chromium', { timeout: 120_000 }, () => {

@@ -7,30 +7,14 @@
  * horizontal scrolling at 375 px, a BFF replica killed under a live subscription, and the time to
  * the first rows of the orders page with 1,000 orders (.tmp/e2e-metrics.json; measured, not asserted).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AppRouter } from '@pdash/bff';
-import { ensureDashboardBuild } from '@pdash/dashboard/build';
 import { retryUnavailable } from '@pdash/scripts/client';
-import { freePort } from '@pdash/scripts/infra';
-import { type Stack, startStack } from '@pdash/scripts/stack';
-import { createTRPCClient, httpLink } from '@trpc/client';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient, type E2eStack, launchChromium, root, SCREENSHOTS, startE2eStack } from './support.js';
 
-const root = join(import.meta.dirname, '..', '..');
-const SCREENSHOTS = join(root, '.tmp', 'screenshots');
 const METRICS_FILE = join(root, '.tmp', 'e2e-metrics.json');
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SEED_ORDERS = 1000;
 const SEED_CONCURRENCY = 8;
 /** Live updates should land within 1 s; the assertions allow for a loaded CI machine. */
@@ -55,9 +39,8 @@ const BOSS = { username: 'boss', email: 'boss@example.com', password: 'boss-pass
 /** users.invite's sign-up links, one each. */
 const invites: { alice: string; bob: string } = { alice: '', bob: '' };
 
-let stack: Stack;
-let dataDir: string;
-let browser: Browser;
+let stack: E2eStack;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
 const stackLog: string[] = [];
 const consoleErrors: string[] = [];
 /** Every console error, the expected HTTP ones included. */
@@ -65,10 +48,7 @@ const everyConsoleError: string[] = [];
 const metrics: Record<string, unknown> = {};
 
 type Api = ReturnType<typeof api>;
-const api = (token?: string) =>
-  createTRPCClient<AppRouter>({
-    links: [httpLink({ url: `${stack.url}/trpc`, headers: () => (token ? { authorization: `Bearer ${token}` } : {}) })],
-  });
+const api = (token?: string) => apiClient(stack.url, token);
 
 async function newPage(who: string, options: { viewport?: { width: number; height: number }; context?: BrowserContext } = {}) {
   const context =
@@ -108,20 +88,11 @@ async function noHorizontalScroll(page: Page) {
 }
 
 beforeAll(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  ensureDashboardBuild((line) => stackLog.push(line));
-  dataDir = mkdtempSync(join(tmpdir(), 'pdash-e2e-'));
-  stack = await startStack({
-    dataDir,
-    port: await freePort(),
-    freePorts: true,
-    env: { LOG_LEVEL: 'warn', ADMIN_USERNAME: BOSS.username, ADMIN_EMAIL: BOSS.email, ADMIN_PASSWORD: BOSS.password },
-    log: (line) => stackLog.push(line),
-  });
+  stack = await startE2eStack(BOSS, (line) => stackLog.push(line));
   const boss = api((await api().auth.login.mutate({ username: BOSS.username, password: BOSS.password })).accessToken);
   invites.alice = (await boss.users.invite.mutate({ role: 'editor', email: ALICE.email })).url;
   invites.bob = (await boss.users.invite.mutate({ role: 'editor', email: BOB.email })).url;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 180_000);
 
 afterEach(({ task }) => {
@@ -131,7 +102,6 @@ afterEach(({ task }) => {
 afterAll(async () => {
   await browser?.close();
   await stack?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(join(METRICS_FILE, '..'), { recursive: true });
   writeFileSync(METRICS_FILE, `${JSON.stringify({ ...metrics, at: new Date().toISOString() }, null, 2)}\n`);
 }, 60_000);

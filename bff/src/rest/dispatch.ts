@@ -126,6 +126,11 @@ async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknow
 const tooLarge = () => new HttpProblem(413, 'PAYLOAD_TOO_LARGE', `body: larger than ${MAX_BODY_BYTES} bytes`, { Connection: 'close' });
 
 function sendError(res: ServerResponse, err: unknown, log: Logger, req: IncomingMessage, url: URL) {
+  // A stream (an export) that fails after its status was sent can only be cut short.
+  if (res.headersSent) {
+    log.warn({ requestId: requestIdOf(req), path: url.pathname, err }, 'response cut short');
+    return void res.destroy();
+  }
   if (err instanceof HttpProblem) {
     return send(
       res,

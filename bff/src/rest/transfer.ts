@@ -4,6 +4,7 @@ import {
   checkImport,
   csvLine,
   ERROR_DOMAIN,
+  exportCell,
   IMPORT_LIMITS,
   type ImportKind,
   idempotencyKey,
@@ -117,7 +118,8 @@ function abortedWith(res: ServerResponse) {
 
 async function readCsvBody(req: IncomingMessage): Promise<string> {
   const type = req.headers['content-type'] ?? '';
-  if (!/^(text\/csv|text\/plain)\s*(;|$)/i.test(type)) throw new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'body: must be text/csv');
+  // text/csv only: text/plain is what a cross-site form may post without a preflight.
+  if (!/^text\/csv\s*(;|$)/i.test(type)) throw new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'body: must be text/csv');
   const tooLarge = () =>
     new HttpProblem(413, 'PAYLOAD_TOO_LARGE', `body: larger than ${IMPORT_LIMITS.maxBytes} bytes (10 MiB)`, { Connection: 'close' });
   if (Number(req.headers['content-length'] ?? 0) > IMPORT_LIMITS.maxBytes) throw tooLarge();
@@ -179,8 +181,19 @@ async function exportCsv(ctx: Context, kind: ImportKind, url: URL, metadata: Met
     'Content-Disposition': `attachment; filename="${kind}.csv"`,
     'Cache-Control': 'no-store',
   });
+  // Back-pressure; a client that leaves ends the wait too (a drain would never come).
   const write = async (text: string) => {
-    if (!res.write(text)) await new Promise((resolve) => res.once('drain', resolve));
+    if (res.write(text)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.once('drain', done);
+      res.once('close', done);
+    });
+    if (controller.signal.aborted || res.destroyed) throw new DOMException('the client left', 'AbortError');
   };
   try {
     if (kind === 'orders') {
@@ -193,7 +206,9 @@ async function exportCsv(ctx: Context, kind: ImportKind, url: URL, metadata: Met
         for (const order of page) {
           const customer = parties.customer(order.customerId);
           const supplier = parties.supplier(order.supplierId);
-          text += csvLine([customer?.email, customer?.name, supplier?.email, supplier?.name, order.totalCents, order.createdAt]);
+          text += csvLine(
+            [customer?.email, customer?.name, supplier?.email, supplier?.name, order.totalCents, order.createdAt].map(exportCell),
+          );
         }
         page = [];
         await write(text);
@@ -209,7 +224,7 @@ async function exportCsv(ctx: Context, kind: ImportKind, url: URL, metadata: Met
       let text = '';
       while (!next.done) {
         const party = next.value as import('@pdash/proto/common/v1/party').Party;
-        text += csvLine(PARTY_COLUMNS.map((column) => party[column]));
+        text += csvLine(PARTY_COLUMNS.map((column) => exportCell(party[column])));
         if (text.length > 64 * 1024) {
           await write(text);
           text = '';
@@ -221,8 +236,10 @@ async function exportCsv(ctx: Context, kind: ImportKind, url: URL, metadata: Met
     res.end();
   } catch (err) {
     // The status is sent: a failure now can only cut the file short, which the client sees.
-    res.destroy(err instanceof Error ? err : undefined);
-    if (!(err instanceof ClientError) && !controller.signal.aborted) throw err;
+    const clientLeft = controller.signal.aborted;
+    res.destroy();
+    controller.abort();
+    if (!(err instanceof ClientError) && !clientLeft) throw err;
   }
 }
 

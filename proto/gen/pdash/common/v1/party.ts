@@ -129,7 +129,7 @@ export interface ExportPartiesRequest {
 }
 
 export interface FindPartiesByEmailRequest {
-  /** lower-case; at most 1,000 */
+  /** lower-case, matched case-insensitively; at most 50,000 */
   emails: string[];
 }
 
