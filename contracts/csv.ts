@@ -15,6 +15,9 @@ export class CsvSyntaxError extends Error {
 }
 
 /** Records of `text`, each a list of fields; stops with CsvSyntaxError at the first malformed one. */
+/** More fields than any file of ours has columns: a row of thousands of commas is refused, not kept. */
+export const MAX_CSV_FIELDS = 64;
+
 export function parseCsv(text: string): string[][] {
   const records: string[][] = [];
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
@@ -52,6 +55,7 @@ export function parseCsv(text: string): string[][] {
       i = end;
     }
     record.push(field);
+    if (record.length > MAX_CSV_FIELDS) throw new CsvSyntaxError(line, `a row has more than ${MAX_CSV_FIELDS} fields`);
     if (i >= length) {
       records.push(record);
       return records;

@@ -1,11 +1,10 @@
 import { actorOf } from '@pdash/backend-shared/audit';
 import { rowFailures } from '@pdash/backend-shared/errors';
-import { idsInFileOrder, readImport, writeImport } from '@pdash/backend-shared/imports';
+import { idsInFileOrder, readImport, writeImport } from '@pdash/backend-shared/import-stream';
 import { IMPORT_LIMITS, type RowError, totalCents } from '@pdash/contracts';
-import { type ImportOrderRow, type ImportOrdersRequest, type Order, OrderEventType } from '@pdash/proto/orders/v1/orders';
+import type { ImportOrderRow, ImportOrdersRequest } from '@pdash/proto/orders/v1/orders';
 import { ObjectId } from 'mongodb';
 import type { CallContext } from 'nice-grpc';
-import type { OrderEventLog } from './events.js';
 import type { Parties } from './parties.js';
 import type { OrdersStore } from './store.js';
 
@@ -19,11 +18,11 @@ const HEX24 = /^[0-9a-f]{24}$/i;
  * forReference; then the import commits, and one IMPORTED event tells the watchers.
  */
 export async function importOrders(
-  deps: { store: OrdersStore; parties: Parties; events: OrderEventLog },
+  deps: { store: OrdersStore; parties: Parties },
   requests: AsyncIterable<ImportOrdersRequest>,
   context: CallContext,
 ) {
-  const { store, parties, events } = deps;
+  const { store, parties } = deps;
   const { start, rows } = await readImport(requests, (row: ImportOrderRow) => row);
   const problems = new Problems();
   const now = new Date();
@@ -61,16 +60,6 @@ export async function importOrders(
       problems.throwIfAny();
     },
   });
-  const placeholder: Order = {
-    id: '',
-    customerId: '',
-    supplierId: '',
-    totalCents: 0,
-    version: 0,
-    createdAt: undefined,
-    updatedAt: undefined,
-  };
-  await events.publish(OrderEventType.ORDER_EVENT_TYPE_IMPORTED, placeholder, store.countOrders());
   return result;
 }
 

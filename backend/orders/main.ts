@@ -5,7 +5,7 @@ import { createRedis } from '@pdash/backend-shared/redis';
 import { startService } from '@pdash/backend-shared/server';
 import { VersionedRecords } from '@pdash/backend-shared/versioned';
 import { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers';
-import { OrdersServiceDefinition } from '@pdash/proto/orders/v1/orders';
+import { type Order, OrderEventType, OrdersServiceDefinition } from '@pdash/proto/orders/v1/orders';
 import { SuppliersServiceDefinition } from '@pdash/proto/suppliers/v1/suppliers';
 import { OrderEventLog, READ_BLOCK_MS } from './events.js';
 import { Parties } from './parties.js';
@@ -20,6 +20,17 @@ export const ordersEnv = baseEnv.extend({
   SUPPLIERS_ADDR: address('127.0.0.1:50052'),
 });
 
+/** An IMPORTED event names no order. */
+const IMPORTED_PLACEHOLDER: Order = {
+  id: '',
+  customerId: '',
+  supplierId: '',
+  totalCents: 0,
+  version: 0,
+  createdAt: undefined,
+  updatedAt: undefined,
+};
+
 /** Starts the orders service: the `orders` collection, clients to customers and suppliers, the order event log. */
 export function startOrdersService(env: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(ordersEnv, env);
@@ -28,10 +39,11 @@ export function startOrdersService(env: NodeJS.ProcessEnv = process.env) {
     config,
     port: config.GRPC_PORT,
     async setup({ db, redis, log, stopping }) {
-      const store = new OrdersStore(db, log);
+      // An import, whoever completes it, ends with one IMPORTED event (a reset for the watchers).
+      const store: OrdersStore = new OrdersStore(db, log, () =>
+        events.publish(OrderEventType.ORDER_EVENT_TYPE_IMPORTED, IMPORTED_PLACEHOLDER, store.countOrders()),
+      );
       await store.ensureIndexes();
-      const stopRecovery = store.trail.startRecovery();
-      const stopImportRecovery = store.imports.startRecovery();
       const events = new OrderEventLog({
         redis,
         reader: createRedis(config.REDIS_URL, log, { name: 'pdash-orders-events', commandTimeout: READ_BLOCK_MS + 1_000 }),
@@ -39,6 +51,8 @@ export function startOrdersService(env: NodeJS.ProcessEnv = process.env) {
         log,
         stopping,
       });
+      const stopRecovery = store.trail.startRecovery();
+      const stopImportRecovery = store.imports.startRecovery();
       const customers = createServiceClient(CustomersServiceDefinition, config.CUSTOMERS_ADDR);
       const suppliers = createServiceClient(SuppliersServiceDefinition, config.SUPPLIERS_ADDR);
       const service = createOrdersService({

@@ -259,7 +259,7 @@ export function createOrdersService(deps: {
     },
 
     async import(requests, context) {
-      return importOrders({ store, parties, events }, requests, context);
+      return importOrders({ store, parties }, requests, context);
     },
 
     async *export(request, context) {

@@ -110,10 +110,10 @@ export class OrdersStore {
   /** CSV imports: all or nothing (backend/shared/imports.ts); Count counts their staged orders as pending. */
   readonly imports: Imports;
 
-  constructor(db: Db, log?: Logger) {
+  constructor(db: Db, log?: Logger, onImported?: (created: number) => Promise<void>) {
     this.collection = db.collection<OrderDoc>('orders');
     this.trail = new AuditTrail(db, this.collection, log);
-    this.imports = new Imports(db, this.collection, { entity: 'order', log });
+    this.imports = new Imports(db, this.collection, { entity: 'order', log, onCommitted: onImported });
   }
 
   private entry(

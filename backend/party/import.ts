@@ -1,6 +1,6 @@
 import { actorOf } from '@pdash/backend-shared/audit';
 import { rowFailures } from '@pdash/backend-shared/errors';
-import { idsInFileOrder, readImport, writeImport } from '@pdash/backend-shared/imports';
+import { idsInFileOrder, readImport, writeImport } from '@pdash/backend-shared/import-stream';
 import { IMPORT_LIMITS, type PartyValues, type RowError } from '@pdash/contracts';
 import type { CreatePartyRequest, ImportPartiesRequest } from '@pdash/proto/common/v1/party';
 import type { CallContext } from 'nice-grpc';

@@ -139,7 +139,7 @@ describe('imports, all or nothing', () => {
   });
 
   it('a stream cut short is refused, not imported as if it were whole', async () => {
-    const { readImport } = await import('./imports.js');
+    const { readImport } = await import('./import-stream.js');
     async function* cutShort() {
       yield { start: { idempotencyKey: 'k', fingerprint: 'f', dryRun: false, totalRows: 3 } };
       yield { rows: { rows: [{ name: 'only one' }] } };
@@ -147,5 +147,19 @@ describe('imports, all or nothing', () => {
     await expect(readImport(cutShort(), (row: { name: string }) => row)).rejects.toMatchObject({
       details: 'rows: 1 arrived of the 3 announced',
     });
+  });
+
+  it('forgets an import a day after it ended: its key may then be used afresh', async () => {
+    const { records, imports, write } = setUp();
+    const run = await start(imports, 'h');
+    await write(run, ['old']);
+    await run.commit(1);
+    await db
+      .collection(`${records.collectionName}_imports`)
+      .updateOne({ _id: imports.idOf('h') as never }, { $set: { at: new Date(Date.now() - 25 * 3_600_000) } });
+    await imports.recover();
+    expect(await db.collection(`${records.collectionName}_imports`).countDocuments({})).toBe(0);
+    expect(await db.collection(`${records.collectionName}_import_decisions`).countDocuments({})).toBe(0);
+    expect((await imports.begin('h', 'another file', null)).status).toBe('run');
   });
 });

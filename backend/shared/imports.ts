@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AuditEntity } from '@pdash/contracts';
 import { IMPORT_LIMITS } from '@pdash/contracts';
 import type { ImportStart } from '@pdash/proto/common/v1/imports';
-import { type Collection, type Db, type Document, MongoServerError, ObjectId } from 'mongodb';
+import { type Collection, type Db, type Document, MongoServerError, type ObjectId } from 'mongodb';
 import type { Actor } from './actor.js';
 import { AuditTrail, auditEntry } from './audit.js';
 import { repeatInBackground } from './background.js';
@@ -52,6 +52,9 @@ interface DecisionDoc {
 }
 
 const DUPLICATE_KEY = 11000;
+/** How long an ended import (and so its Idempotency-Key) is remembered. */
+const KEEP_MS = 24 * 3_600_000;
+const EXPIRE_EVERY_MS = 3_600_000;
 /** Records copied per insertMany: each well within the driver's socket limit. */
 const COPY_CHUNK = 1_000;
 const RECOVER_EVERY_MS = 5_000;
@@ -84,6 +87,7 @@ export class Imports {
   private readonly claims: Collection<{ _id: string; at: Date }>;
   private readonly trail: AuditTrail;
   private readonly records: Collection<Document>;
+  private lastExpiry = 0;
 
   constructor(
     private readonly db: Db,
@@ -93,6 +97,8 @@ export class Imports {
       entity: AuditEntity;
       log?: Logger;
       staleMs?: number;
+      /** After an import's records are in, whoever copied them (the import, a recovery, a retry). */
+      onCommitted?: (created: number) => Promise<void>;
     },
   ) {
     this.records = records as Collection<Document>;
@@ -170,6 +176,7 @@ export class Imports {
       if (doc?.state === 'writing' && (await this.settle(doc)).status !== 'busy') settled++;
     }
     await this.dropOrphanStaging();
+    await this.expire();
     if (settled > 0) this.options.log?.info({ settled, collection: this.records.collectionName }, 'imports settled');
     return settled;
   }
@@ -285,6 +292,23 @@ export class Imports {
     // Dropped first: a crash between the two leaves a done-to-be import whose copy finds nothing left.
     await this.dropStaging(tag);
     await this.imports.updateOne({ _id: importId }, { $set: { state: 'done', created, at: new Date() } });
+    await this.options.onCommitted?.(created).catch((err: unknown) => this.options.log?.warn({ err }, 'after-import step failed'));
+  }
+
+  /**
+   * Forgets imports ended more than KEEP_MS ago (their key, claims and decision): an
+   * Idempotency-Key is remembered for a day, as an order create's is. At most once an hour.
+   */
+  private async expire() {
+    if (Date.now() - this.lastExpiry < EXPIRE_EVERY_MS) return;
+    this.lastExpiry = Date.now();
+    const old = await this.imports.find({ state: { $in: ['done', 'failed'] }, at: { $lt: new Date(Date.now() - KEEP_MS) } }).toArray();
+    for (const doc of old) {
+      const attempts = Array.from({ length: doc.attempt }, (_, i) => `${doc._id}:${i + 1}`);
+      await this.claims.deleteMany({ _id: { $in: attempts.map((tag) => `start:${tag}`) } });
+      await this.decisions.deleteMany({ _id: { $in: attempts.map((tag) => `end:${tag}`) } });
+      await this.imports.deleteOne({ _id: doc._id });
+    }
   }
 
   private async dropStaging(tag: string) {
@@ -330,70 +354,4 @@ export class Imports {
   }
 }
 
-/** Records staged per insertMany. */
-const STAGE_CHUNK = 1_000;
-
-/**
- * An import its caller has checked, written all or nothing: begun (or found done already, when
- * it is a retry), its records staged in chunks, `beforeCommit` (orders check their parties there,
- * after staging), committed. Any failure rolls the run back and passes through.
- */
-export async function writeImport(
-  imports: Imports,
-  start: ImportStart,
-  actor: Actor | null,
-  records: Document[],
-  options: { signal: AbortSignal; beforeCommit?: (beat: () => Promise<void>) => Promise<void> },
-): Promise<{ created: number; importId: string }> {
-  options.signal.throwIfAborted();
-  const begun = await imports.begin(start.idempotencyKey, start.fingerprint, actor);
-  if (begun.status === 'done') return { created: begun.created, importId: imports.idOf(start.idempotencyKey) };
-  const { run } = begun;
-  const made = { created: records.length, importId: run.importId };
-  try {
-    for (let at = 0; at < records.length; at += STAGE_CHUNK) {
-      options.signal.throwIfAborted();
-      await run.stage(records.slice(at, at + STAGE_CHUNK));
-    }
-    await options.beforeCommit?.(run.beat);
-    options.signal.throwIfAborted();
-    if (!(await run.commit(records.length)))
-      throw new ServerError(Status.UNAVAILABLE, 'the import stalled and was rolled back; send it again with the same Idempotency-Key');
-    return made;
-  } catch (err) {
-    // Decided commit before the failure (the copy, say, failed after it): done, not failed.
-    const outcome = await run.rollBack().catch(() => undefined);
-    if (outcome === 'committed') return made;
-    throw err;
-  }
-}
-
-/** New ids for `count` records, the first the highest: records of one createdAt then list (newest first) in the file's order. */
-export const idsInFileOrder = (count: number) => Array.from({ length: count }, () => new ObjectId()).reverse();
-
 const underWay = () => new ServerError(Status.UNAVAILABLE, 'an import with this Idempotency-Key is under way; try again shortly');
-
-/** Reads an import stream: its `start`, then every row of its chunks (at most IMPORT_LIMITS.maxRows). */
-export async function readImport<M extends { start?: ImportStart; rows?: { rows: R[] } }, R, T>(
-  requests: AsyncIterable<M>,
-  map: (row: R) => T,
-): Promise<{ start: ImportStart; rows: T[] }> {
-  let start: ImportStart | undefined;
-  const rows: T[] = [];
-  for await (const message of requests) {
-    if (!start) {
-      if (!message.start) throw invalidArgument('start', 'the first message of an import must be its start');
-      start = message.start;
-      if (!start.idempotencyKey && !start.dryRun) throw invalidArgument('idempotencyKey', 'is required');
-      continue;
-    }
-    for (const row of message.rows?.rows ?? []) {
-      if (rows.length >= IMPORT_LIMITS.maxRows) throw invalidArgument('rows', `at most ${IMPORT_LIMITS.maxRows}`);
-      rows.push(map(row));
-    }
-  }
-  if (!start) throw invalidArgument('start', 'an import needs its start');
-  // A stream cut short (the caller gone) ends like a whole one: only the count tells them apart.
-  if (rows.length !== start.totalRows) throw invalidArgument('rows', `${rows.length} arrived of the ${start.totalRows} announced`);
-  return { start, rows };
-}
