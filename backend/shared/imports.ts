@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { AuditEntity } from '@pdash/contracts';
-import { IMPORT_LIMITS } from '@pdash/contracts';
-import type { ImportStart } from '@pdash/proto/common/v1/imports';
 import { type Collection, type Db, type Document, MongoServerError, type ObjectId } from 'mongodb';
 import type { Actor } from './actor.js';
 import { AuditTrail, auditEntry } from './audit.js';
 import { repeatInBackground } from './background.js';
-import { invalidArgument, ServerError, Status } from './errors.js';
+import { ServerError, Status } from './errors.js';
 import type { Logger } from './logger.js';
 
 /*
