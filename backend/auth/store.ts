@@ -1,7 +1,7 @@
 import { type Actor, AuditTrail, auditEntry } from '@pdash/backend-shared/audit';
 import type { Logger } from '@pdash/backend-shared/logger';
 import { collectionCount } from '@pdash/backend-shared/mongo';
-import { decodeCursor, encodeCursor, pageFilter } from '@pdash/backend-shared/pagination';
+import { decodeCursor, pageFilter, toPage } from '@pdash/backend-shared/pagination';
 import { diffChanges, type Role } from '@pdash/contracts';
 import type { User } from '@pdash/proto/auth/v1/auth';
 import { type Collection, type Db, type Filter, MongoServerError, ObjectId } from 'mongodb';
@@ -132,13 +132,7 @@ export class UserStore {
         .toArray(),
       pattern ? this.collection.countDocuments(filter) : collectionCount(this.collection),
     ]);
-    const page = docs.slice(0, options.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map(toUser),
-      nextCursor: docs.length > options.limit && last ? encodeCursor(last) : undefined,
-      total,
-    };
+    return { ...toPage(docs, options.limit, toUser), total };
   }
 
   /** Whether any account is an enabled admin other than `except`. */

@@ -1,10 +1,10 @@
-import { type Actor, type AuditDoc, AuditTrail, auditEntry } from '@pdash/backend-shared/audit';
+import { type Actor, type AuditDoc, AuditTrail, recordEntry } from '@pdash/backend-shared/audit';
 import { Imports } from '@pdash/backend-shared/imports';
 import type { Logger } from '@pdash/backend-shared/logger';
 import { collectionCount } from '@pdash/backend-shared/mongo';
-import { decodeCursor, encodeCursor, pageFilter } from '@pdash/backend-shared/pagination';
+import { decodeCursor, pageFilter, toPage } from '@pdash/backend-shared/pagination';
 import { WriteTooLate } from '@pdash/backend-shared/versioned';
-import { type AuditChanges, diffChanges, fieldsAs } from '@pdash/contracts';
+import { diffChanges, fieldsAs } from '@pdash/contracts';
 import type { DayStats, Order } from '@pdash/proto/orders/v1/orders';
 import { type Collection, type Db, type Document, type Filter, ObjectId } from 'mongodb';
 
@@ -116,17 +116,6 @@ export class OrdersStore {
     this.imports = new Imports(db, this.collection, { entity: 'order', log, onCommitted: onImported });
   }
 
-  private entry(
-    id: ObjectId,
-    step: string,
-    at: Date,
-    actor: Actor | null,
-    action: 'created' | 'updated' | 'deleted',
-    changes: AuditChanges,
-  ) {
-    return auditEntry({ step, at, actor, action, entity: 'order', entityId: id.toHexString(), changes });
-  }
-
   async ensureIndexes() {
     await Promise.all([
       this.collection.createIndex(NEWEST_FIRST, { name: 'newest_first' }),
@@ -156,7 +145,7 @@ export class OrdersStore {
    * abandoned in the meantime.
    */
   async confirm(doc: OrderDoc, actor: Actor | null): Promise<boolean> {
-    const entry = this.entry(doc._id, 'v1', doc.createdAt, actor, 'created', fieldsAs('to', historyValues(doc), HISTORY_FIELDS));
+    const entry = recordEntry('order', doc._id, 'v1', doc.createdAt, actor, 'created', fieldsAs('to', historyValues(doc), HISTORY_FIELDS));
     await this.trail.announce(entry, doc._id);
     const confirmed =
       (await this.collection.updateOne({ _id: doc._id }, { $unset: { pendingSince: '' }, $set: this.trail.pending(entry) })).matchedCount >
@@ -218,13 +207,7 @@ export class OrdersStore {
         .toArray(),
       this.collection.countDocuments(filter),
     ]);
-    const page = docs.slice(0, options.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map(toOrder),
-      nextCursor: docs.length > options.limit && last ? encodeCursor(last) : undefined,
-      total,
-    };
+    return { ...toPage(docs, options.limit, toOrder), total };
   }
 
   /**
@@ -260,7 +243,7 @@ export class OrdersStore {
     if (options.token) filter['pendingRefs.token'] = options.token;
     const updatedAt = new Date();
     const changed = diffChanges(historyValues(before), historyValues({ ...before, ...changes }), HISTORY_FIELDS);
-    const entry = this.entry(id, `v${before.version + 1}`, updatedAt, options.actor, 'updated', changed);
+    const entry = recordEntry('order', id, `v${before.version + 1}`, updatedAt, options.actor, 'updated', changed);
     await this.trail.announce(entry, id);
     // The announcement took a round trip: the write goes only while the version claim holds.
     if (!options.deadline.inTime()) throw new WriteTooLate();
@@ -284,7 +267,8 @@ export class OrdersStore {
    */
   async remove(before: OrderDoc, actor: Actor | null, deadline: { inTime(): boolean }) {
     await this.trail.flush(before);
-    const entry: AuditDoc = this.entry(
+    const entry: AuditDoc = recordEntry(
+      'order',
       before._id,
       'deleted',
       new Date(),

@@ -1,8 +1,8 @@
-import { type Actor, AuditTrail, auditEntry } from '@pdash/backend-shared/audit';
+import { type Actor, type AuditDoc, AuditTrail, recordEntry } from '@pdash/backend-shared/audit';
 import { Imports } from '@pdash/backend-shared/imports';
 import type { Logger } from '@pdash/backend-shared/logger';
 import { collectionCount, findByIds } from '@pdash/backend-shared/mongo';
-import { decodeCursor, encodeCursor, pageFilter } from '@pdash/backend-shared/pagination';
+import { decodeCursor, pageFilter, toPage } from '@pdash/backend-shared/pagination';
 import { type StorageTiming, type UpdateOutcome as StoreOutcome, VersionedRecords, WriteTooLate } from '@pdash/backend-shared/versioned';
 import { diffChanges, fieldsAs, type OptionalPartyField, optionalPartyFields, type PartyValues, partyFieldNames } from '@pdash/contracts';
 import type { Party } from '@pdash/proto/common/v1/party';
@@ -65,22 +65,11 @@ export class PartyStore {
     const now = new Date();
     const doc: PartyDoc = { _id: new ObjectId(), name: fields.name, createdAt: now, updatedAt: now, version: 1 };
     for (const field of optionalPartyFields) if (fields[field] !== undefined) doc[field] = fields[field];
-    const entry = this.entry(doc._id, 'v1', now, actor, 'created', fieldsAs('to', doc, partyFieldNames));
+    const entry = recordEntry(this.entity, doc._id, 'v1', now, actor, 'created', fieldsAs('to', doc, partyFieldNames));
     await this.trail.announce(entry, doc._id);
     await this.collection.insertOne({ ...doc, ...this.trail.pendingDoc(entry) });
     await this.trail.deliver(entry, doc._id);
     return toParty(doc);
-  }
-
-  private entry(
-    id: ObjectId,
-    step: string,
-    at: Date,
-    actor: Actor | null,
-    action: 'created' | 'updated' | 'deleted',
-    changes: ReturnType<typeof diffChanges>,
-  ) {
-    return auditEntry({ step, at, actor, action, entity: this.entity, entityId: id.toHexString(), changes });
   }
 
   async get(id: ObjectId): Promise<Party | undefined> {
@@ -154,13 +143,7 @@ export class PartyStore {
       // is the collection's size, which its statistics give without scanning it.
       options.q ? this.collection.countDocuments(filter) : collectionCount(this.collection),
     ]);
-    const page = docs.slice(0, options.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map(toParty),
-      nextCursor: docs.length > options.limit && last ? encodeCursor(last) : undefined,
-      total,
-    };
+    return { ...toPage(docs, options.limit, toParty), total };
   }
 
   /**
@@ -173,7 +156,7 @@ export class PartyStore {
     changes: PartyChanges,
     options: { expectedVersion?: number; signal?: AbortSignal; actor: Actor | null },
   ): Promise<UpdateOutcome> {
-    let entry: ReturnType<PartyStore['entry']> | undefined;
+    let entry: AuditDoc | undefined;
     const outcome = await this.records.update(id.toHexString(), {
       expectedVersion: options.expectedVersion,
       read: () => this.visible(id),
@@ -212,7 +195,7 @@ export class PartyStore {
     // conflict. (One already under way still lands.)
     signal?.throwIfAborted();
     const changed = diffChanges(current, next, partyFieldNames);
-    const entry = this.entry(current._id, `v${next.version}`, next.updatedAt, options.actor, 'updated', changed);
+    const entry = recordEntry(this.entity, current._id, `v${next.version}`, next.updatedAt, options.actor, 'updated', changed);
     await this.trail.announce(entry, current._id);
     // The announcement took a round trip: the write goes only while the caller waits and the claim holds.
     signal?.throwIfAborted();
@@ -245,14 +228,14 @@ export class PartyStore {
    * the removal may still be sent (the delete's own deadline); false: nothing removed, 'late'.
    */
   async remove(id: ObjectId, markedAt: number, actor: Actor | null, sent: () => void): Promise<'removed' | 'missing' | 'late' | 'busy'> {
-    let entry: ReturnType<PartyStore['entry']> | undefined;
+    let entry: AuditDoc | undefined;
     const late = new Error('late');
     const outcome = await this.records
       .update(id.toHexString(), {
         read: () => this.collection.findOne({ _id: id }),
         write: async (current, deadline) => {
           await this.trail.flush(current);
-          entry = this.entry(id, 'deleted', new Date(), actor, 'deleted', fieldsAs('from', current, partyFieldNames));
+          entry = recordEntry(this.entity, id, 'deleted', new Date(), actor, 'deleted', fieldsAs('from', current, partyFieldNames));
           await this.trail.announce(entry, id, 'delete');
           // Too late to send the removal: nothing is removed (the claim is freed, the error caught below).
           if (!deadline.inTime() || !this.records.mayStillRemove(markedAt)) throw late;

@@ -171,6 +171,19 @@ export class AuditTrail {
   }
 }
 
+/** The entry of a change to a record, `step` naming it among the record's (`v<version>`, `deleted`). */
+export function recordEntry(
+  entity: AuditEntity,
+  id: ObjectId,
+  step: string,
+  at: Date,
+  actor: Actor | null,
+  action: AuditAction,
+  changes: AuditChanges,
+): AuditDoc {
+  return auditEntry({ step, at, actor, action, entity, entityId: id.toHexString(), changes });
+}
+
 /** The entry of a change, `at` the change's own time. */
 export function auditEntry(fields: Omit<AuditDoc, '_id'> & { step: string }): AuditDoc {
   const { step, ...rest } = fields;

@@ -22,6 +22,16 @@ export function decodeCursor(cursor: string): CursorPosition {
   return { createdAt: new Date(Number(match[1])), _id: ObjectId.createFromHexString(match[2]) };
 }
 
+/**
+ * A page of a list read with `limit + 1` documents: the first `limit`, and the cursor after them
+ * when the extra one says there are more.
+ */
+export function toPage<D extends CursorPosition, T>(docs: D[], limit: number, map: (doc: D) => T): { items: T[]; nextCursor?: string } {
+  const page = docs.slice(0, limit);
+  const last = page.at(-1);
+  return { items: page.map(map), nextCursor: docs.length > limit && last ? encodeCursor(last) : undefined };
+}
+
 /** Records after `after` in newest-first order. */
 export function pageFilter(after: CursorPosition) {
   return {
