@@ -4,8 +4,8 @@ import { createSignal, Match, Show, Switch } from 'solid-js';
 import { DeleteOrderDialog } from '../components/DeleteOrderDialog';
 import { HistoryPanel } from '../components/HistoryPanel';
 import { OrderDialogLazy } from '../components/OrderDialogLazy';
+import { RecordHead } from '../components/RecordHead';
 import { BlockSkeleton, EmptyState, LoadError } from '../components/States';
-import { useCanEdit } from '../lib/access';
 import { errorMessage, isNotFound } from '../lib/errors';
 import { formatDateTime, formatMoney } from '../lib/format';
 import { loaded, queries } from '../lib/queries';
@@ -14,7 +14,6 @@ import { loaded, queries } from '../lib/queries';
 export default function OrderDetail() {
   const params = useParams<{ id: string }>();
   const navigate = useNavigate();
-  const canEdit = useCanEdit();
   const order = useQuery(() => queries.order(params.id));
   const [editing, setEditing] = createSignal(false);
   const [deleting, setDeleting] = createSignal(false);
@@ -45,34 +44,23 @@ export default function OrderDetail() {
         <Match when={loaded(order)}>
           {(record) => (
             <>
-              <div class="page-head">
-                <h1 id="order-title">Order of {record().customerName || 'a deleted customer'}</h1>
-                <Show when={canEdit()}>
-                  <div class="buttons">
-                    <button type="button" onClick={() => setEditing(true)}>
-                      Edit
-                    </button>
-                    <button type="button" class="danger" onClick={() => setDeleting(true)}>
-                      Delete
-                    </button>
-                  </div>
-                </Show>
-              </div>
+              <RecordHead
+                id="order-title"
+                title={`Order of ${record().customerName || 'a deleted customer'}`}
+                onEdit={() => setEditing(true)}
+                onDelete={() => setDeleting(true)}
+              />
               <dl class="record card" data-testid="order-record">
                 <div>
                   <dt>Customer</dt>
                   <dd>
-                    <Show when={record().customerName} fallback={<span class="muted">(deleted)</span>}>
-                      <A href={`/customers/${record().customerId}`}>{record().customerName}</A>
-                    </Show>
+                    <PartyLink kind="customers" id={record().customerId} name={record().customerName} />
                   </dd>
                 </div>
                 <div>
                   <dt>Supplier</dt>
                   <dd>
-                    <Show when={record().supplierName} fallback={<span class="muted">(deleted)</span>}>
-                      <A href={`/suppliers/${record().supplierId}`}>{record().supplierName}</A>
-                    </Show>
+                    <PartyLink kind="suppliers" id={record().supplierId} name={record().supplierName} />
                   </dd>
                 </div>
                 <div>
@@ -113,5 +101,14 @@ export default function OrderDetail() {
         <HistoryPanel kind="orders" id={params.id} />
       </Show>
     </section>
+  );
+}
+
+/** A party of the order, linked; a party deleted since shows as such. */
+function PartyLink(props: { kind: 'customers' | 'suppliers'; id: string; name: string }) {
+  return (
+    <Show when={props.name} fallback={<span class="muted">(deleted)</span>}>
+      <A href={`/${props.kind}/${props.id}`}>{props.name}</A>
+    </Show>
   );
 }

@@ -5,8 +5,8 @@ import { createSignal, For, Match, Show, Switch } from 'solid-js';
 import { HistoryPanel } from '../components/HistoryPanel';
 import { OrdersTable } from '../components/OrdersTable';
 import { capitalize, DeletePartyDialog, PartyDialog } from '../components/PartyDialog';
+import { RecordHead } from '../components/RecordHead';
 import { BlockSkeleton, EmptyState, LoadError } from '../components/States';
-import { useCanEdit } from '../lib/access';
 import { errorMessage, isNotFound } from '../lib/errors';
 import { formatCount, formatDateTime, formatMoney } from '../lib/format';
 import { PARTY_WORDS } from '../lib/parties';
@@ -17,7 +17,6 @@ import type { OrderFilter, PartyKind } from '../lib/trpc';
 /** One customer or supplier: the record (editable by editors), its orders, what they add up to, and its history. */
 export default function PartyDetail(props: { kind: PartyKind }) {
   const params = useParams<{ id: string }>();
-  const canEdit = useCanEdit();
   const navigate = useNavigate();
   const words = () => PARTY_WORDS[props.kind];
   const party = useQuery(() => queries.party(props.kind, params.id));
@@ -51,19 +50,7 @@ export default function PartyDetail(props: { kind: PartyKind }) {
         <Match when={loaded(party)}>
           {(record) => (
             <>
-              <div class="page-head">
-                <h1 id="party-title">{record().name}</h1>
-                <Show when={canEdit()}>
-                  <div class="buttons">
-                    <button type="button" onClick={() => setEditing(true)}>
-                      Edit
-                    </button>
-                    <button type="button" class="danger" onClick={() => setDeleting(true)}>
-                      Delete
-                    </button>
-                  </div>
-                </Show>
-              </div>
+              <RecordHead id="party-title" title={record().name} onEdit={() => setEditing(true)} onDelete={() => setDeleting(true)} />
               <dl class="record card">
                 <For each={optionalPartyFields}>
                   {(field) => (
