@@ -19,15 +19,32 @@ export const IMPORT_LIMITS = {
 export const IMPORT_KINDS = ['customers', 'suppliers', 'orders'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
 
-/** Columns of a customers or suppliers file, in the order export writes them. */
+/** What a user writes on a customer or supplier: the columns a new record's file needs (name and any of the rest). */
 export const PARTY_COLUMNS = partyFieldNames;
 /**
- * Columns of an orders file. Each party by id or by email (one of the two); `createdAt` (an admin's
- * import of past orders) may be left out; `customerName` and `supplierName`, which export writes
- * beside the emails, are read and ignored.
+ * A customers or suppliers export: the record's fields, and its `id` and `createdAt`, so that the
+ * file imported again (into this database after the records were removed, or into another one)
+ * gives the same records and the orders that name them by id still do. An import may give `id`
+ * (one no record of the kind has had) and `createdAt` (admins only, as for orders) or leave them out.
+ */
+export const PARTY_EXPORT_COLUMNS = ['id', ...partyFieldNames, 'createdAt'] as const;
+/**
+ * Columns of an orders file. Each party by id or by email (at least one; when both are given the
+ * id names it and the email must be that party's); `createdAt` (an admin's import of past orders)
+ * may be left out; `customerName` and `supplierName`, which export writes beside them, are read
+ * and ignored.
  */
 export const ORDER_COLUMNS = ['customerId', 'customerEmail', 'supplierId', 'supplierEmail', 'totalCents', 'createdAt'] as const;
-export const ORDER_EXPORT_COLUMNS = ['customerEmail', 'customerName', 'supplierEmail', 'supplierName', 'totalCents', 'createdAt'] as const;
+export const ORDER_EXPORT_COLUMNS = [
+  'customerId',
+  'customerEmail',
+  'customerName',
+  'supplierId',
+  'supplierEmail',
+  'supplierName',
+  'totalCents',
+  'createdAt',
+] as const;
 const IGNORED_ORDER_COLUMNS = ['customerName', 'supplierName'];
 
 /** A problem with one row (row 1 is the first data row) or with the file as a whole (row 0). */
@@ -37,14 +54,20 @@ export interface RowError {
   message: string;
 }
 
+/** A party of an order row: its id, its email, or both (then the email must be that party's). */
+export type PartyRef = { id: string; email?: string } | { email: string; id?: undefined };
+
 export interface OrderRow {
-  customer: { id: string } | { email: string };
-  supplier: { id: string } | { email: string };
+  customer: PartyRef;
+  supplier: PartyRef;
   totalCents: number;
   createdAt?: string;
 }
 
-export type ImportRows<K extends ImportKind> = K extends 'orders' ? OrderRow[] : PartyValues[];
+/** A customers or suppliers row: the fields, and the id and createdAt to keep when the file gives them. */
+export type PartyRow = PartyValues & { id?: string; createdAt?: string };
+
+export type ImportRows<K extends ImportKind> = K extends 'orders' ? OrderRow[] : PartyRow[];
 
 export type ImportCheck<K extends ImportKind> = { ok: true; rows: ImportRows<K> } | { ok: false; errors: RowError[]; errorCount: number };
 
@@ -86,7 +109,7 @@ export function checkImport<K extends ImportKind>(kind: K, text: string): Import
       errorCount: 1,
     };
 
-  const known: readonly string[] = kind === 'orders' ? [...ORDER_COLUMNS, ...IGNORED_ORDER_COLUMNS] : PARTY_COLUMNS;
+  const known: readonly string[] = kind === 'orders' ? [...ORDER_COLUMNS, ...IGNORED_ORDER_COLUMNS] : PARTY_EXPORT_COLUMNS;
   const columns = header.map((name) => name.trim());
   for (const name of columns)
     if (!known.includes(name)) report(0, name || 'header', `is not a column of ${kind} (columns: ${known.join(', ')})`);
@@ -106,6 +129,7 @@ export function checkImport<K extends ImportKind>(kind: K, text: string): Import
   if (errorCount > 0) return { ok: false, errors, errorCount };
 
   const out: unknown[] = [];
+  const firstRowOfId = new Map<string, number>();
   rows.forEach((fields, index) => {
     const row = index + 1;
     if (fields.length !== columns.length) {
@@ -117,6 +141,12 @@ export function checkImport<K extends ImportKind>(kind: K, text: string): Import
       kind === 'orders'
         ? orderRow(values, (field, message) => report(row, field, message))
         : partyRow(values, (field, message) => report(row, field, message));
+    const id = checked && 'id' in checked ? checked.id : undefined;
+    if (id !== undefined) {
+      const first = firstRowOfId.get(id);
+      if (first === undefined) firstRowOfId.set(id, row);
+      else report(row, 'id', `is row ${first}'s id too`);
+    }
     if (checked) out.push(checked);
   });
   return errorCount > 0 ? { ok: false, errors, errorCount } : { ok: true, rows: out as ImportRows<K> };
@@ -131,18 +161,27 @@ function check<T>(schema: z.ZodType<T>, value: unknown, field: string, report: R
   return undefined;
 }
 
-function partyRow(values: Record<string, string>, report: Report): PartyValues | undefined {
+function partyRow(values: Record<string, string>, report: Report): PartyRow | undefined {
   let ok = true;
+  const fail: Report = (field, message) => {
+    ok = false;
+    report(field, message);
+  };
   const row: Record<string, string> = {};
+  if (values.id) {
+    const id = check(objectId, values.id, 'id', fail);
+    if (id !== undefined) row.id = id.toLowerCase();
+  }
+  if (values.createdAt) {
+    const when = check(createdAt, values.createdAt, 'createdAt', fail);
+    if (when !== undefined) row.createdAt = new Date(when).toISOString();
+  }
   for (const field of partyFieldNames) {
     const value = values[field] ?? '';
-    const checked = check(PARTY_FIELDS[field].rule, value, field, (f, m) => {
-      ok = false;
-      report(f, m);
-    });
+    const checked = check(PARTY_FIELDS[field].rule, value, field, fail);
     if (checked !== undefined && (checked !== '' || !optionalPartyFields.includes(field as never))) row[field] = checked;
   }
-  return ok ? (row as PartyValues) : undefined;
+  return ok ? (row as PartyRow) : undefined;
 }
 
 function orderRow(values: Record<string, string>, report: Report): OrderRow | undefined {
@@ -154,16 +193,12 @@ function orderRow(values: Record<string, string>, report: Report): OrderRow | un
   const party = (name: 'customer' | 'supplier') => {
     const id = values[`${name}Id`] ?? '';
     const address = values[`${name}Email`] ?? '';
-    if (id && address) return fail(`${name}Email`, `give ${name}Id or ${name}Email, not both`);
-    if (id) {
-      const checked = check(objectId, id, `${name}Id`, fail);
-      return checked === undefined ? undefined : { id: checked.toLowerCase() };
-    }
-    if (address) {
-      const checked = check(email, address, `${name}Email`, fail);
-      return checked === undefined ? undefined : { email: checked };
-    }
-    return fail(`${name}Id`, `give ${name}Id or ${name}Email`);
+    if (!id && !address) return fail(`${name}Id`, `give ${name}Id or ${name}Email`);
+    const checkedEmail = address ? check(email, address, `${name}Email`, fail) : undefined;
+    if (!id) return checkedEmail === undefined ? undefined : { email: checkedEmail };
+    const checkedId = check(objectId, id, `${name}Id`, fail);
+    if (checkedId === undefined || (address && checkedEmail === undefined)) return undefined;
+    return { id: checkedId.toLowerCase(), ...(checkedEmail ? { email: checkedEmail } : {}) };
   };
   const customer = party('customer');
   const supplier = party('supplier');

@@ -1,7 +1,6 @@
 import { actorOf } from '@pdash/backend-shared/audit';
-import { rowFailures } from '@pdash/backend-shared/errors';
-import { idsInFileOrder, readImport, writeImport } from '@pdash/backend-shared/import-stream';
-import { IMPORT_LIMITS, type RowError, totalCents } from '@pdash/contracts';
+import { idsInFileOrder, RowProblems, readImport, writeImport } from '@pdash/backend-shared/import-stream';
+import { totalCents } from '@pdash/contracts';
 import type { ImportOrderRow, ImportOrdersRequest } from '@pdash/proto/orders/v1/orders';
 import { ObjectId } from 'mongodb';
 import type { CallContext } from 'nice-grpc';
@@ -63,28 +62,12 @@ export async function importOrders(
   return result;
 }
 
-/** Row problems, every one counted, the first IMPORT_LIMITS.maxListedErrors listed. */
-class Problems {
-  readonly listed: RowError[] = [];
-  count = 0;
-  /** Rows that name each party id, for the problems of a party that does not exist. */
+/** Row problems, and the rows that name each party id (for the problems of a party that does not exist). */
+class Problems extends RowProblems {
   readonly rowsOf: Record<Kind, Map<string, number[]>> = { customer: new Map(), supplier: new Map() };
-
-  add(row: number, field: string, message: string) {
-    this.count++;
-    if (this.listed.length < IMPORT_LIMITS.maxListedErrors) this.listed.push({ row, field, message });
-  }
-
-  throwIfAny() {
-    if (this.count > 0)
-      throw rowFailures(
-        [...this.listed].sort((a, b) => a.row - b.row),
-        this.count,
-      );
-  }
 }
 
-/** Each row's customer and supplier ids: given, or found by email (exactly one record must have it). */
+/** Each row's customer and supplier ids: given (with its email, if any, checked), or found by email (exactly one record must have it). */
 async function resolve(parties: Parties, rows: ImportOrderRow[], problems: Problems) {
   const byEmail: Record<Kind, Map<string, string[]>> = { customer: new Map(), supplier: new Map() };
   for (const kind of ['customer', 'supplier'] as const) {
@@ -100,6 +83,9 @@ async function resolve(parties: Parties, rows: ImportOrderRow[], problems: Probl
       if (id) {
         if (!HEX24.test(id)) problems.add(index + 1, `${kind}Id`, 'must be a 24-character hex ObjectId');
         else ref[kind] = id;
+        // Both (an export writes both): the id names the party, and the email must agree with it.
+        if (email && ref[kind] && !(byEmail[kind].get(email) ?? []).includes(id))
+          problems.add(index + 1, `${kind}Email`, `is not the email of ${kind} ${id}`);
       } else if (email) {
         const found = byEmail[kind].get(email) ?? [];
         if (found.length === 1) ref[kind] = found[0]!;

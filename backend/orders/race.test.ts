@@ -22,6 +22,13 @@ afterAll(async () => backend?.stop());
 const ROUNDS = 50;
 const orders = () => backend.db.collection<OrderDoc>('orders');
 
+/**
+ * A deadline no call here reaches on a loaded machine: the rounds test the protocol's decisions,
+ * not the client's 2 s default (a delete given up on by its caller while its mark stood made a
+ * refused update and a standing customer, which is the documented failed-write case, not a race).
+ */
+const PATIENT = { deadline: 60_000 };
+
 /** Runs `a` and `b` at once, one of them a random 0..12 ms later, so that either may win. */
 async function race<A, B>(round: number, a: () => Promise<A>, b: () => Promise<B>) {
   const delay = () => sleep(Math.random() * 12);
@@ -47,8 +54,8 @@ describe('delete customer X while an order for X is created', () => {
       customers.map(({ id }, round) =>
         race(
           round,
-          () => backend.customers.delete({ id }),
-          () => backend.orders.create({ customerId: id, supplierId, totalCents: 100 }),
+          () => backend.customers.delete({ id }, PATIENT),
+          () => backend.orders.create({ customerId: id, supplierId, totalCents: 100 }, PATIENT),
         ),
       ),
     );
@@ -87,8 +94,8 @@ describe('delete customer X while an order is moved to X', () => {
       customers.map(({ id }, round) =>
         race(
           round,
-          () => backend.customers.delete({ id }),
-          () => backend.orders.update({ id: placed[round]!.id, customerId: id }),
+          () => backend.customers.delete({ id }, PATIENT),
+          () => backend.orders.update({ id: placed[round]!.id, customerId: id }, PATIENT),
         ),
       ),
     );
@@ -110,7 +117,7 @@ describe('delete customer X while an order is moved to X', () => {
         expect(updated.reason).toMatchObject({ code: Status.FAILED_PRECONDITION, details: `customerId: no customer ${customerId}` });
         expect(order, `round ${round}: a refused update changes nothing`).toEqual(placed[round]);
         expect(referring, `round ${round}: no order may refer to a deleted customer`).toEqual([]);
-        expect(exists).toBe(false);
+        expect(exists, `round ${round}: order refused, so the delete must have gone through (${JSON.stringify(deleted)})`).toBe(false);
         expect(deleted.status).toBe('fulfilled');
       }
     }

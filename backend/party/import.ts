@@ -1,16 +1,22 @@
 import { actorOf } from '@pdash/backend-shared/audit';
-import { rowFailures } from '@pdash/backend-shared/errors';
-import { idsInFileOrder, readImport, writeImport } from '@pdash/backend-shared/import-stream';
-import { IMPORT_LIMITS, type PartyValues, type RowError } from '@pdash/contracts';
-import type { CreatePartyRequest, ImportPartiesRequest } from '@pdash/proto/common/v1/party';
+import { idsInFileOrder, RowProblems, readImport, writeImport } from '@pdash/backend-shared/import-stream';
+import type { PartyValues } from '@pdash/contracts';
+import type { CreatePartyRequest, ImportPartiesRequest, ImportPartyRow } from '@pdash/proto/common/v1/party';
+import { ObjectId } from 'mongodb';
 import type { CallContext } from 'nice-grpc';
 import type { z } from 'zod';
 import type { PartyStore } from './store.js';
+
+const HEX24 = /^[0-9a-f]{24}$/i;
 
 /**
  * Import: the stream's rows, each checked with the same rules as Create; any bad row refuses the
  * whole import (IMPORT_ROWS, every row listed up to the limit) before anything is written. Then all
  * or nothing through the store's Imports (backend/shared/imports.ts).
+ *
+ * A row may keep its record's `id` and `createdAt` (a file this service exported): an id that a
+ * record of this kind has, or had, is refused, so a record is never made twice and a new one never
+ * shares a deleted one's history.
  */
 export async function importParties(
   store: PartyStore,
@@ -18,30 +24,39 @@ export async function importParties(
   requests: AsyncIterable<ImportPartiesRequest>,
   context: CallContext,
 ) {
-  const { start, rows } = await readImport(requests, (row: CreatePartyRequest) => row);
-  const values: PartyValues[] = [];
-  const errors: RowError[] = [];
-  let errorCount = 0;
+  const { start, rows } = await readImport(requests, (row: ImportPartyRow) => row);
+  const problems = new RowProblems();
+  const now = new Date();
+  const values: (PartyValues & { createdAt?: Date })[] = [];
+  const rowOfId = new Map<string, number>();
   rows.forEach((row, index) => {
-    const checked = createSchema.safeParse(row);
-    if (checked.success) values.push(checked.data);
-    else {
-      errorCount++;
+    const { id, createdAt, ...fields } = row;
+    const checked = createSchema.safeParse(fields);
+    if (!checked.success) {
       const issue = checked.error.issues[0];
-      if (errors.length < IMPORT_LIMITS.maxListedErrors)
-        errors.push({ row: index + 1, field: String(issue?.path[0] ?? 'row'), message: issue?.message ?? 'is not valid' });
+      problems.add(index + 1, String(issue?.path[0] ?? 'row'), issue?.message ?? 'is not valid');
     }
+    if (id !== undefined) {
+      const first = rowOfId.get(id.toLowerCase());
+      if (!HEX24.test(id)) problems.add(index + 1, 'id', 'must be a 24-character hex ObjectId');
+      else if (first !== undefined) problems.add(index + 1, 'id', `is row ${first}'s id too`);
+      else rowOfId.set(id.toLowerCase(), index + 1);
+    }
+    const when = createdAt === undefined ? undefined : Date.parse(createdAt);
+    if (when !== undefined && (!Number.isFinite(when) || when > now.getTime() + 60_000))
+      problems.add(index + 1, 'createdAt', 'must be a time not in the future');
+    if (checked.success) values.push(when === undefined ? checked.data : { ...checked.data, createdAt: new Date(when) });
   });
-  if (errorCount > 0) throw rowFailures(errors, errorCount);
+  problems.throwIfAny();
+  const used = await store.usedIds([...rowOfId.keys()]);
+  for (const id of used)
+    problems.add(rowOfId.get(id)!, 'id', `a ${store.entity} with id ${id} exists or existed; leave id empty for a new one`);
+  problems.throwIfAny();
   if (start.dryRun) return { created: values.length, importId: '' };
 
-  return writeImport(
-    store.imports,
-    start,
-    actorOf(context.metadata),
-    store.importedDocs(values, idsInFileOrder(values.length), new Date()),
-    {
-      signal: context.signal,
-    },
-  );
+  const fresh = idsInFileOrder(rows.length);
+  const ids = rows.map((row, i) => (row.id === undefined ? fresh[i]! : ObjectId.createFromHexString(row.id.toLowerCase())));
+  return writeImport(store.imports, start, actorOf(context.metadata), store.importedDocs(values, ids, now), {
+    signal: context.signal,
+  });
 }

@@ -1,7 +1,7 @@
 import { type Actor, type AuditDoc, AuditTrail, recordEntry } from '@pdash/backend-shared/audit';
 import { Imports } from '@pdash/backend-shared/imports';
 import type { Logger } from '@pdash/backend-shared/logger';
-import { collectionCount, findByIds } from '@pdash/backend-shared/mongo';
+import { collectionCount, findByIds, presentIds } from '@pdash/backend-shared/mongo';
 import { decodeCursor, pageFilter, toPage } from '@pdash/backend-shared/pagination';
 import { type StorageTiming, type UpdateOutcome as StoreOutcome, VersionedRecords, WriteTooLate } from '@pdash/backend-shared/versioned';
 import { diffChanges, fieldsAs, type OptionalPartyField, optionalPartyFields, type PartyValues, partyFieldNames } from '@pdash/contracts';
@@ -47,7 +47,7 @@ export class PartyStore {
   readonly trail: AuditTrail;
   /** CSV imports into this collection: all or nothing. */
   readonly imports: Imports;
-  private readonly entity: 'customer' | 'supplier';
+  readonly entity: 'customer' | 'supplier';
 
   constructor(db: Db, name: 'customers' | 'suppliers', options: { timing?: StorageTiming; log?: Logger } = {}) {
     this.collection = db.collection<PartyDoc>(name);
@@ -79,15 +79,29 @@ export class PartyStore {
 
   /**
    * An import's records as the collection will hold them (the import stages them first:
-   * backend/shared/imports.ts). `ids` are the rows' ids; the rows share `createdAt`, and the first
-   * row gets the highest id, so that the records list (newest first) in the file's order.
+   * backend/shared/imports.ts). `ids` are the rows' ids; a row without its own `createdAt` gets
+   * `now`, and the first such row the highest id, so that the records list (newest first) in the
+   * file's order.
    */
-  importedDocs(rows: PartyValues[], ids: ObjectId[], createdAt: Date): PartyDoc[] {
+  importedDocs(rows: (PartyValues & { createdAt?: Date })[], ids: ObjectId[], now: Date): PartyDoc[] {
     return rows.map((fields, i): PartyDoc => {
+      const createdAt = fields.createdAt ?? now;
       const doc: PartyDoc = { _id: ids[i]!, name: fields.name, createdAt, updatedAt: createdAt, version: 1 };
       for (const field of optionalPartyFields) if (fields[field] !== undefined) doc[field] = fields[field];
       return doc;
     });
+  }
+
+  /** Of these ids (24 hex, lower-case), those a record of this kind has, or had before it was deleted. */
+  async usedIds(ids: string[]): Promise<Set<string>> {
+    const [live, deleted] = await Promise.all([
+      presentIds(
+        this.collection,
+        ids.map((id) => ObjectId.createFromHexString(id)),
+      ),
+      this.trail.deletedAmong(this.entity, ids),
+    ]);
+    return new Set([...live, ...deleted]);
   }
 
   /** Every visible record matching `q`, newest first, read with a cursor (never all at once). */

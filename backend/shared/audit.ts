@@ -4,6 +4,7 @@ import { type Collection, type Db, type Document, type Filter, MongoServerError,
 import type { Actor } from './actor.js';
 import { repeatInBackground } from './background.js';
 import type { Logger } from './logger.js';
+import { presentIds } from './mongo.js';
 import { STORAGE_TIMING } from './versioned.js';
 
 /*
@@ -93,6 +94,20 @@ export class AuditTrail {
   /** What the `audit` collection is read by (newest first; auth's ListAudit). */
   static async ensureIndexes(db: Db) {
     await db.collection(AUDIT_COLLECTION).createIndex({ at: -1, _id: -1 }, { name: 'newest_first' });
+  }
+
+  /**
+   * Of these record ids, those whose record was deleted (its `deleted` entry is in the log, or in
+   * the outbox on its way): an id that must not be given to a new record, or the new record's
+   * history would share entry ids (entryId) with the old one's.
+   */
+  async deletedAmong(entity: AuditEntity, ids: string[]): Promise<Set<string>> {
+    const byEntry = new Map(ids.map((id) => [entryId(entity, id, 'deleted'), id]));
+    const [logged, announced] = await Promise.all([
+      presentIds(this.log, [...byEntry.keys()]),
+      presentIds(this.outbox, [...byEntry.keys()]),
+    ]);
+    return new Set([...logged, ...announced].map((entry) => byEntry.get(entry)!));
   }
 
   /** Step 1, right before the write that carries `entry` (a delete: right before the removal). */

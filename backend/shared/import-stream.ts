@@ -1,9 +1,9 @@
-import { IMPORT_LIMITS } from '@pdash/contracts';
+import { IMPORT_LIMITS, type RowError } from '@pdash/contracts';
 import type { ImportStart } from '@pdash/proto/common/v1/imports';
 import type { Document } from 'mongodb';
 import { ObjectId } from 'mongodb';
 import type { Actor } from './actor.js';
-import { invalidArgument, ServerError, Status } from './errors.js';
+import { invalidArgument, rowFailures, ServerError, Status } from './errors.js';
 import type { Imports } from './imports.js';
 
 /*
@@ -75,4 +75,23 @@ export async function readImport<M extends { start?: ImportStart; rows?: { rows:
   // A stream cut short (the caller gone) ends like a whole one: only the count tells them apart.
   if (rows.length !== start.totalRows) throw invalidArgument('rows', `${rows.length} arrived of the ${start.totalRows} announced`);
   return { start, rows };
+}
+
+/** An import's row problems: every one counted, the first IMPORT_LIMITS.maxListedErrors listed, thrown at once in row order. */
+export class RowProblems {
+  private readonly listed: RowError[] = [];
+  private count = 0;
+
+  add(row: number, field: string, message: string) {
+    this.count++;
+    if (this.listed.length < IMPORT_LIMITS.maxListedErrors) this.listed.push({ row, field, message });
+  }
+
+  throwIfAny() {
+    if (this.count > 0)
+      throw rowFailures(
+        [...this.listed].sort((a, b) => a.row - b.row),
+        this.count,
+      );
+  }
 }

@@ -1,4 +1,4 @@
-import { type Collection, type Db, type Document, type Filter, type FindCursor, MongoClient, type WithId } from 'mongodb';
+import { type Collection, type Db, type Document, type Filter, type FindCursor, MongoClient, ObjectId, type WithId } from 'mongodb';
 import type { Logger } from './logger.js';
 
 /**
@@ -57,6 +57,34 @@ export async function findByIds<T extends Document, Id>(collection: Collection<T
   if (ids.length > FEW_IDS) return collection.find({ _id: { $in: ids } } as Filter<T>).toArray();
   const found = await Promise.all(ids.map((_id) => collection.findOne({ _id } as Filter<T>)));
   return found.filter((doc) => doc !== null);
+}
+
+/** Up to this many ids, presentIds looks each up; more are found in one scan of the `_id`s. */
+const LOOKED_UP_IDS = 256;
+
+/**
+ * Which of `ids` are `_id`s in the collection (as strings: hex for ObjectIds). A few are looked up
+ * by `_id`, 16 at a time; many, in one scan that reads nothing but each document's `_id` (on
+ * FerretDB 1.x a `$in` scans the collection too, and compares each document with every id).
+ */
+export async function presentIds<T extends Document>(collection: Collection<T>, ids: (string | ObjectId)[]): Promise<Set<string>> {
+  const key = (id: unknown) => (id instanceof ObjectId ? id.toHexString() : String(id));
+  const present = new Set<string>();
+  if (ids.length <= LOOKED_UP_IDS) {
+    for (let at = 0; at < ids.length; at += FEW_IDS) {
+      const found = await Promise.all(
+        ids.slice(at, at + FEW_IDS).map((_id) => collection.findOne({ _id } as Filter<T>, { projection: { _id: 1 } })),
+      );
+      for (const doc of found) if (doc) present.add(key(doc._id));
+    }
+    return present;
+  }
+  const wanted = new Set(ids.map(key));
+  for await (const doc of collection.find({}, { projection: { _id: 1 } }).batchSize(5_000)) {
+    const id = key(doc._id);
+    if (wanted.has(id)) present.add(id);
+  }
+  return present;
 }
 
 /**

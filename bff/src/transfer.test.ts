@@ -134,28 +134,46 @@ describe('import', () => {
 });
 
 describe('export', () => {
-  test('streams CSV of what the list filters match; a file exported and imported again gives the same file', async () => {
+  test('streams CSV of what the list filters match, with ids and createdAt; the file imported again gives the same file', async () => {
     const t = tag();
     // A phone starts with +, which a spreadsheet would take for a formula: written with an apostrophe (CSV injection).
     const csv = `name,email,phone,address\r\n"Round, ${t}",round.${t}@example.com,,"2 ""Quoted"" Rd"\r\nTrip ${t},,'+1 555 0199,\r\n`;
     await post('/api/suppliers/import', csv);
+    const listed = (await editor.client.suppliers.list.query({ q: t })).items;
     const exported = await download(`/api/suppliers/export?q=${t}`);
     expect(exported).toMatchObject({ status: 200, type: 'text/csv; charset=utf-8' });
-    expect(exported.text).toBe(csv);
+    expect(exported.text).toBe(
+      `id,name,email,phone,address,createdAt\r\n${listed[0]!.id},"Round, ${t}",round.${t}@example.com,,"2 ""Quoted"" Rd",${listed[0]!.createdAt}\r\n` +
+        `${listed[1]!.id},Trip ${t},,'+1 555 0199,,${listed[1]!.createdAt}\r\n`,
+    );
+    // Not twice into the same database: its ids are taken (and a deleted record's id stays used).
+    const again = await post('/api/suppliers/import', exported.text, { token: admin });
+    expect(again).toMatchObject({ status: 422, body: { error: { code: 'UNPROCESSABLE_CONTENT' } } });
+    expect(again.body.error.rows).toEqual([
+      { row: 1, field: 'id', message: `a supplier with id ${listed[0]!.id} exists or existed; leave id empty for a new one` },
+      { row: 2, field: 'id', message: `a supplier with id ${listed[1]!.id} exists or existed; leave id empty for a new one` },
+    ]);
+    await editor.client.suppliers.delete.mutate({ id: listed[1]!.id });
+    const deleted = await post('/api/suppliers/import', `id,name\n${listed[1]!.id},Back ${t}\n`);
+    expect(deleted.body.error.rows).toEqual([
+      { row: 1, field: 'id', message: `a supplier with id ${listed[1]!.id} exists or existed; leave id empty for a new one` },
+    ]);
+    // createdAt is an admin's to set, as for orders.
+    expect((await post('/api/suppliers/import', exported.text)).body.error.message).toBe(
+      'role: admin needed to import createdAt (you are editor)',
+    );
     // Into an empty database (a second backend): the same bytes out.
     const other = await startStack();
     try {
-      const otherEditor = await signedIn(other.bff.url, 'editor');
+      const otherAdmin = await adminToken(other.bff.url);
       const response = await fetch(`${other.bff.url}/api/suppliers/import`, {
         method: 'POST',
-        headers: { 'content-type': 'text/csv', authorization: `Bearer ${otherEditor.accessToken}` },
+        headers: { 'content-type': 'text/csv', authorization: `Bearer ${otherAdmin}` },
         body: exported.text,
       });
       expect(response.status).toBe(201);
-      const again = await fetch(`${other.bff.url}/api/suppliers/export`, {
-        headers: { authorization: `Bearer ${otherEditor.accessToken}` },
-      });
-      expect(await again.text()).toBe(exported.text);
+      const back = await fetch(`${other.bff.url}/api/suppliers/export`, { headers: { authorization: `Bearer ${otherAdmin}` } });
+      expect(await back.text()).toBe(exported.text);
     } finally {
       await other.stop();
     }
@@ -165,16 +183,18 @@ describe('export', () => {
     const t = tag();
     await editor.client.suppliers.create.mutate({ name: `=HYPERLINK("http://evil.example";"${t}")` });
     const exported = await download(`/api/suppliers/export?q=${encodeURIComponent(t)}`);
-    expect(exported.text).toBe(`name,email,phone,address\r\n"'=HYPERLINK(""http://evil.example"";""${t}"")",,,\r\n`);
+    expect(exported.text).toMatch(
+      /^id,name,email,phone,address,createdAt\r\n[0-9a-f]{24},"'=HYPERLINK\(""http:\/\/evil\.example"";""\w+""\)",,,,[0-9T:.-]+Z\r\n$/,
+    );
     const other = await startStack();
     try {
-      const otherEditor = await signedIn(other.bff.url, 'editor');
+      const otherAdmin = await signedIn(other.bff.url, 'admin');
       await fetch(`${other.bff.url}/api/suppliers/import`, {
         method: 'POST',
-        headers: { 'content-type': 'text/csv', authorization: `Bearer ${otherEditor.accessToken}` },
+        headers: { 'content-type': 'text/csv', authorization: `Bearer ${otherAdmin.accessToken}` },
         body: exported.text,
       });
-      expect((await otherEditor.client.suppliers.list.query()).items.map((s) => s.name)).toEqual([
+      expect((await otherAdmin.client.suppliers.list.query()).items.map((s) => s.name)).toEqual([
         `=HYPERLINK("http://evil.example";"${t}")`,
       ]);
     } finally {
@@ -182,20 +202,25 @@ describe('export', () => {
     }
   });
 
-  test('orders round trip too: customers, suppliers and orders exported, imported into an empty database, exported the same', async () => {
+  test("orders round trip too, whatever the parties' emails: customers, suppliers and orders exported, imported into an empty database, exported the same", async () => {
     const t = tag();
-    const parties = `name,email,phone,address\r\nTrip party ${t},trip.${t}@example.com,,\r\n`;
-    await post('/api/customers/import', parties);
-    await post('/api/suppliers/import', parties);
-    const orders = `customerEmail,supplierEmail,totalCents,createdAt\ntrip.${t}@example.com,trip.${t}@example.com,100,2025-03-01T10:00:00Z\ntrip.${t}@example.com,trip.${t}@example.com,200,2025-03-02T10:00:00Z\n`;
-    expect((await post('/api/orders/import', orders, { token: admin })).status).toBe(201);
-    const [customer] = (await editor.client.customers.list.query({ q: `Trip party ${t}` })).items;
+    // Parties an email cannot tell apart: none at all, or one that two customers share.
+    const plain = await editor.client.customers.create.mutate({ name: `No email ${t}` });
+    const shared = `shared.${t}@example.com`;
+    const one = await editor.client.customers.create.mutate({ name: `One ${t}`, email: shared });
+    const two = await editor.client.customers.create.mutate({ name: `Two ${t}`, email: shared });
+    const seller = await editor.client.suppliers.create.mutate({ name: `Seller ${t}` });
+    const orders = [plain, one, two, two].map((c, i) => `${c.id},${seller.id},${100 + i},2025-03-0${i + 1}T10:00:00Z`);
+    expect(
+      (await post('/api/orders/import', `customerId,supplierId,totalCents,createdAt\n${orders.join('\n')}\n`, { token: admin })).status,
+    ).toBe(201);
     const first = {
-      customers: (await download(`/api/customers/export?q=Trip party ${t}`)).text,
-      suppliers: (await download(`/api/suppliers/export?q=Trip party ${t}`)).text,
-      orders: (await download(`/api/orders/export?customerId=${customer!.id}`)).text,
+      customers: (await download(`/api/customers/export?q=${t}`)).text,
+      suppliers: (await download(`/api/suppliers/export?q=${t}`)).text,
+      orders: (await download(`/api/orders/export?supplierId=${seller.id}`)).text,
     };
-    expect(first.orders.split('\r\n')).toHaveLength(4);
+    expect(first.customers.split('\r\n')).toHaveLength(5);
+    expect(first.orders.split('\r\n')).toHaveLength(6);
     const other = await startStack();
     try {
       const otherAdmin = await adminToken(other.bff.url);
@@ -216,7 +241,20 @@ describe('export', () => {
     }
   });
 
-  test("orders with their parties' emails and names, by customer; a filter that names nothing is a clean 4xx", async () => {
+  test('an order row may name a party by id and email both: the id names it, and the email must be its', async () => {
+    const t = tag();
+    const c = await editor.client.customers.create.mutate({ name: `Both ${t}`, email: `both.${t}@example.com` });
+    const s = await editor.client.suppliers.create.mutate({ name: `Seller ${t}`, email: `sells.${t}@example.com` });
+    const header = 'customerId,customerEmail,supplierId,supplierEmail,totalCents';
+    expect(await post('/api/orders/import', `${header}\n${c.id},BOTH.${t}@example.com,${s.id},,5\n`)).toMatchObject({
+      status: 201,
+      body: { created: 1 },
+    });
+    const refused = await post('/api/orders/import', `${header}\n${c.id},sells.${t}@example.com,${s.id},sells.${t}@example.com,5\n`);
+    expect(refused.body.error.rows).toEqual([{ row: 1, field: 'customerEmail', message: `is not the email of customer ${c.id}` }]);
+  });
+
+  test("orders with their parties' ids, emails and names, by customer; a filter that names nothing is a clean 4xx", async () => {
     const t = tag();
     const c = await editor.client.customers.create.mutate({ name: `Exported, ${t}`, email: `exp.${t}@example.com` });
     const s = await editor.client.suppliers.create.mutate({ name: `Seller ${t}`, email: `seller.${t}@example.com` });
@@ -225,7 +263,8 @@ describe('export', () => {
     });
     const exported = await download(`/api/orders/export?customerId=${c.id}`);
     expect(exported.text).toBe(
-      `customerEmail,customerName,supplierEmail,supplierName,totalCents,createdAt\r\nexp.${t}@example.com,"Exported, ${t}",seller.${t}@example.com,Seller ${t},700,2025-01-02T03:04:05.000Z\r\n`,
+      'customerId,customerEmail,customerName,supplierId,supplierEmail,supplierName,totalCents,createdAt\r\n' +
+        `${c.id},exp.${t}@example.com,"Exported, ${t}",${s.id},seller.${t}@example.com,Seller ${t},700,2025-01-02T03:04:05.000Z\r\n`,
     );
     expect((await download(`/api/orders/export?customerId=${'0'.repeat(24)}`)).status).toBe(404);
     expect((await download('/api/orders/export?colour=red')).status).toBe(400);

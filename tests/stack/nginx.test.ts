@@ -322,7 +322,9 @@ describe('the scripts against the stack', () => {
       const imported = await run(tsx, ['scripts/cli.ts', 'import', 'suppliers', file, '--key', 'cli-import-1'], { env });
       expect(imported.stdout).toMatch(/imported 2 suppliers/);
       const exported = await run(tsx, ['scripts/cli.ts', 'export', 'suppliers', '--q', 'Csv Supplier'], { env });
-      expect(exported.stdout).toBe('name,email,phone,address\r\nCsv Supplier Two,,\'+1 555 0142,"2 ""Dock"" Rd"\r\n');
+      expect(exported.stdout).toMatch(
+        /^id,name,email,phone,address,createdAt\r\n[0-9a-f]{24},Csv Supplier Two,,'\+1 555 0142,"2 ""Dock"" Rd",[0-9T:.-]+Z\r\n$/,
+      );
       writeFileSync(file, 'name,email\nOk,\n,bad\n');
       const refused = await run(tsx, ['scripts/cli.ts', 'import', 'suppliers', file], { env }).catch((err) => err);
       expect(refused.code).toBe(1);

@@ -113,8 +113,8 @@ function transferPaths(kind: 'customers' | 'suppliers' | 'orders') {
   const ref = (status: number) => ({ $ref: `#/components/responses/E${status}` });
   const columns =
     kind === 'orders'
-      ? 'customerId or customerEmail, supplierId or supplierEmail, totalCents, createdAt (admins)'
-      : 'name, email, phone, address';
+      ? 'customerId or customerEmail (both: the id names the party, the email must be its), the same for the supplier, totalCents, createdAt (admins); customerName and supplierName are ignored'
+      : 'name, email, phone, address, and as an export writes them id (one no record has had) and createdAt (admins)';
   // The list filters, with the list's own rules (the same zod schemas as the procedures').
   const list = jsonSchema(kind === 'orders' ? orderListInput : partyListInput, 'input');
   const filters = (kind === 'orders' ? ['customerId', 'supplierId'] : ['q']).map((name) => ({

@@ -9,7 +9,9 @@ import {
   type ImportKind,
   idempotencyKey,
   ORDER_EXPORT_COLUMNS,
-  PARTY_COLUMNS,
+  type OrderRow,
+  PARTY_EXPORT_COLUMNS,
+  type PartyRow,
   type RowError,
 } from '@pdash/contracts';
 import type { ImportStart } from '@pdash/proto/common/v1/imports';
@@ -62,7 +64,7 @@ export async function handleTransfer(ctx: Context, route: { kind: ImportKind; ac
   const body = await readCsvBody(req);
   const checked = checkImport(route.kind, body);
   if (!checked.ok) throw rowsProblem(checked.errors, checked.errorCount);
-  if (route.kind === 'orders' && user.role !== 'admin' && (checked.rows as { createdAt?: string }[]).some((row) => row.createdAt))
+  if (user.role !== 'admin' && (checked.rows as { createdAt?: string }[]).some((row) => row.createdAt))
     throw new TRPCError({ code: 'FORBIDDEN', message: `role: admin needed to import createdAt (you are ${user.role})` });
 
   const start: ImportStart = {
@@ -79,18 +81,18 @@ export async function handleTransfer(ctx: Context, route: { kind: ImportKind; ac
   let result: { created: number; importId: string };
   try {
     if (route.kind === 'orders') {
-      const rows = (checked.rows as import('@pdash/contracts').OrderRow[]).map((row) => ({
-        customerId: 'id' in row.customer ? row.customer.id : undefined,
-        customerEmail: 'email' in row.customer ? row.customer.email : undefined,
-        supplierId: 'id' in row.supplier ? row.supplier.id : undefined,
-        supplierEmail: 'email' in row.supplier ? row.supplier.email : undefined,
+      const rows = (checked.rows as OrderRow[]).map((row) => ({
+        customerId: row.customer.id,
+        customerEmail: row.customer.email,
+        supplierId: row.supplier.id,
+        supplierEmail: row.supplier.email,
         totalCents: row.totalCents,
         createdAt: row.createdAt,
       }));
       result = await ctx.clients.orders.import(messages(start, rows), options);
     } else {
       const client = route.kind === 'customers' ? ctx.clients.customers : ctx.clients.suppliers;
-      result = await client.import(messages(start, checked.rows as import('@pdash/contracts').PartyValues[]), options);
+      result = await client.import(messages(start, checked.rows as PartyRow[]), options);
     }
   } catch (err) {
     const rows = rowsOf(err);
@@ -207,7 +209,16 @@ async function exportCsv(ctx: Context, kind: ImportKind, url: URL, metadata: Met
           const customer = parties.customer(order.customerId);
           const supplier = parties.supplier(order.supplierId);
           text += csvLine(
-            [customer?.email, customer?.name, supplier?.email, supplier?.name, order.totalCents, order.createdAt].map(exportCell),
+            [
+              order.customerId,
+              customer?.email,
+              customer?.name,
+              order.supplierId,
+              supplier?.email,
+              supplier?.name,
+              order.totalCents,
+              order.createdAt,
+            ].map(exportCell),
           );
         }
         page = [];
@@ -220,11 +231,11 @@ async function exportCsv(ctx: Context, kind: ImportKind, url: URL, metadata: Met
       }
       await flush();
     } else {
-      await write(csvLine(PARTY_COLUMNS));
+      await write(csvLine(PARTY_EXPORT_COLUMNS));
       let text = '';
       while (!next.done) {
         const party = next.value as import('@pdash/proto/common/v1/party').Party;
-        text += csvLine(PARTY_COLUMNS.map((column) => exportCell(party[column])));
+        text += csvLine(PARTY_EXPORT_COLUMNS.map((column) => exportCell(party[column])));
         if (text.length > 64 * 1024) {
           await write(text);
           text = '';

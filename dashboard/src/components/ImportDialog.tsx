@@ -25,8 +25,8 @@ const rows = (n: number) => `${formatCount(n)} row${n === 1 ? '' : 's'}`;
 const problems = (n: number) => `${formatCount(n)} problem${n === 1 ? '' : 's'}`;
 
 const COLUMNS: Record<ImportKind, string> = {
-  customers: `Columns: ${PARTY_COLUMNS.join(', ')} (only name is required).`,
-  suppliers: `Columns: ${PARTY_COLUMNS.join(', ')} (only name is required).`,
+  customers: `Columns: ${PARTY_COLUMNS.join(', ')} (only name is required); an export's id and createdAt keep each record's (createdAt only for admins).`,
+  suppliers: `Columns: ${PARTY_COLUMNS.join(', ')} (only name is required); an export's id and createdAt keep each record's (createdAt only for admins).`,
   orders: `Columns: ${ORDER_COLUMNS.join(', ')}: each party by its id or its email; createdAt only for admins.`,
 };
 

@@ -120,7 +120,26 @@ export interface ImportPartiesRequest {
 }
 
 export interface ImportPartyRows {
-  rows: CreatePartyRequest[];
+  rows: ImportPartyRow[];
+}
+
+/**
+ * A row of an import: what a Create takes (fields 1..4 as CreatePartyRequest's), and, from an
+ * export, the record's id and createdAt to keep (an id no record of this kind has had).
+ */
+export interface ImportPartyRow {
+  name: string;
+  email?: string | undefined;
+  phone?: string | undefined;
+  address?:
+    | string
+    | undefined;
+  /** 24-hex; unset: a new id */
+  id?:
+    | string
+    | undefined;
+  /** in the past; unset: now */
+  createdAt?: string | undefined;
 }
 
 export interface ExportPartiesRequest {
@@ -893,7 +912,7 @@ function createBaseImportPartyRows(): ImportPartyRows {
 export const ImportPartyRows: MessageFns<ImportPartyRows> = {
   encode(message: ImportPartyRows, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.rows) {
-      CreatePartyRequest.encode(v!, writer.uint32(10).fork()).join();
+      ImportPartyRow.encode(v!, writer.uint32(10).fork()).join();
     }
     return writer;
   },
@@ -916,7 +935,108 @@ export const ImportPartyRows: MessageFns<ImportPartyRows> = {
               break;
             }
 
-            message.rows.push(CreatePartyRequest.decode(reader, reader.uint32()));
+            message.rows.push(ImportPartyRow.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseImportPartyRow(): ImportPartyRow {
+  return { name: "", email: undefined, phone: undefined, address: undefined, id: undefined, createdAt: undefined };
+}
+
+export const ImportPartyRow: MessageFns<ImportPartyRow> = {
+  encode(message: ImportPartyRow, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.email !== undefined) {
+      writer.uint32(18).string(message.email);
+    }
+    if (message.phone !== undefined) {
+      writer.uint32(26).string(message.phone);
+    }
+    if (message.address !== undefined) {
+      writer.uint32(34).string(message.address);
+    }
+    if (message.id !== undefined) {
+      writer.uint32(42).string(message.id);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportPartyRow {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportPartyRow();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.email = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.phone = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
         }
