@@ -2,7 +2,7 @@
 # Installs what pdash needs beside npm packages, skipping whatever is already there:
 # redis-server, nginx, chromium and docker-compose from Debian, and FerretDB 1.24.2 (a
 # MongoDB-compatible server with an embedded SQLite backend) built from its Go module with one
-# upstream bug fixed (below). Safe to run again. docker-compose (1.29) is only there to check docker-compose.yml in the tests:
+# upstream bug fixed and our filter/sort/limit/count pushdown added (below). Safe to run again. docker-compose (1.29) is only there to check docker-compose.yml in the tests:
 # `docker-compose config` needs no Docker engine.
 set -euo pipefail
 
@@ -10,7 +10,7 @@ FERRETDB_VERSION=v1.24.2
 TOOLS_DIR="${PDASH_TOOLS_DIR:-$HOME/.local/share/pdash}"
 # The build's name says which of our fixes it carries: a new fix gets a new name, so every
 # machine rebuilds. Keep in step with FERRETDB_BUILD in scripts/lib/infra.ts.
-FERRETDB_BUILD="$FERRETDB_VERSION-pdash1"
+FERRETDB_BUILD="$FERRETDB_VERSION-pdash2"
 FERRETDB_BIN="$TOOLS_DIR/bin/ferretdb-$FERRETDB_BUILD"
 
 need_apt=()
@@ -18,6 +18,8 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v docker-compose >/dev/null || need_apt+=(docker-compose)
+# patch(1) applies our FerretDB changes (scripts/ferretdb/pushdown.patch).
+command -v patch >/dev/null || need_apt+=(patch)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing from Debian: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -51,6 +53,15 @@ if [ ! -x "$FERRETDB_BIN" ]; then
   metadata_go="$build_dir/internal/backends/sqlite/metadata/metadata.go"
   sed -i "s|IDColumn = DefaultColumn + \"->'\$._id'\"|IDColumn = DefaultColumn + \`->\"_id\"\`|" "$metadata_go"
   grep -q 'IDColumn = DefaultColumn + `->"_id"`' "$metadata_go" || { echo "FerretDB source changed: the _id lookup fix did not apply" >&2; exit 1; }
+  # Lists that scale (issue 13, pdash2): scripts/ferretdb/pushdown.patch lets the SQLite backend
+  # run in SQL, through the indexes, the part of a filter it can say exactly (equality to an
+  # ObjectId, string or date, $lt/$lte/$gt/$gte on ObjectIds and dates, $exists, $and, $or), and,
+  # when that is the whole filter, the sort and the limit of a find and the count of
+  # countDocuments. Which conditions it pushes down is decided by a census of each field's value
+  # types (no arrays; sorts only on ObjectIds or dates), so results are those FerretDB computes in
+  # Go; the handler still filters and sorts what SQLite returns. See the patch's pushdown.go.
+  patch_file="$(cd "$(dirname "$0")" && pwd)/ferretdb/pushdown.patch"
+  (cd "$build_dir" && patch -p1 --forward --batch --quiet < "$patch_file") || { echo "FerretDB source changed: scripts/ferretdb/pushdown.patch did not apply" >&2; exit 1; }
   mkdir -p "$TOOLS_DIR/bin"
   (cd "$build_dir" && GOFLAGS=-buildvcs=false go build -trimpath -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb)
   mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"

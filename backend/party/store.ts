@@ -154,7 +154,7 @@ export class PartyStore {
         .limit(options.limit + 1)
         .toArray(),
       // Every document is a record (imports stage theirs elsewhere), so without a search the total
-      // is the collection's size, which its statistics give without scanning it.
+      // is the collection's size, which collectionCount gets without reading the records.
       options.q ? this.collection.countDocuments(filter) : collectionCount(this.collection),
     ]);
     return { ...toPage(docs, options.limit, toParty), total };

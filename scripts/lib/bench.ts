@@ -12,6 +12,9 @@ export interface BenchCase {
   durationMs?: number;
   before?: (worker: number) => Promise<void>;
   call: (worker: number) => Promise<unknown>;
+  /** Called once the warm-up is over, and once the measured run has ended (CPU accounting). */
+  onMeasureStart?: () => void;
+  onMeasureEnd?: () => void;
 }
 
 export interface BenchResult {
@@ -22,6 +25,9 @@ export interface BenchResult {
   rps: number;
   p50: number;
   p99: number;
+  /** What the issues ask of this row, and whether it was met (printed beside it). */
+  target?: string;
+  met?: boolean;
 }
 
 export async function runCase(bench: BenchCase): Promise<BenchResult> {
@@ -29,14 +35,16 @@ export async function runCase(bench: BenchCase): Promise<BenchResult> {
   await runFor(bench, Math.min(1_000, durationMs / 5), () => {}); // warm-up
   const latencies: number[] = [];
   let errors = 0;
+  bench.onMeasureStart?.();
   const started = performance.now();
   await runFor(bench, durationMs, (ms, ok) => {
     if (ok) latencies.push(ms);
     else errors++;
   });
   const elapsed = (performance.now() - started) / 1000;
+  bench.onMeasureEnd?.();
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? Number.NaN;
+  const pct = (p: number) => percentile(latencies, p);
   return {
     name: bench.name,
     concurrency: bench.concurrency,
@@ -66,18 +74,25 @@ async function runFor(bench: BenchCase, durationMs: number, record: (ms: number,
   );
 }
 
-const round = (ms: number) => Math.round(ms * 1000) / 1000;
+export const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+/** The `p` quantile (0..1) of sorted values; NaN when there are none. */
+export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
 
 export function printTable(results: BenchResult[]) {
+  const targets = results.some((r) => r.target);
   const rows = [
-    ['case', 'conc', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'errors'],
-    ...results.map((r) => [r.name, r.concurrency, r.requests, r.rps, r.p50, r.p99, r.errors].map(String)),
+    ['case', 'conc', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'errors', ...(targets ? ['target'] : [])],
+    ...results.map((r) => [
+      ...[r.name, r.concurrency, r.requests, r.rps, r.p50, r.p99, r.errors].map(String),
+      ...(targets ? [r.target ? `${r.target}: ${r.met ? 'met' : 'MISSED'}` : ''] : []),
+    ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) =>
-    `| ${row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;
+    `| ${row.map((cell, i) => (i === 0 || i === 7 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;
   console.log(line(rows[0]!));
-  console.log(`|${widths.map((w, i) => (i === 0 ? ':' : '-') + '-'.repeat(w) + (i === 0 ? '-' : ':')).join('|')}|`);
+  console.log(`|${widths.map((w, i) => (i === 0 || i === 7 ? ':' : '-') + '-'.repeat(w) + (i === 0 || i === 7 ? '-' : ':')).join('|')}|`);
   for (const row of rows.slice(1)) console.log(line(row));
 }
 

@@ -11,8 +11,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * `scripts/install-infra.sh` installs the binaries.
  */
 export const FERRETDB_VERSION = 'v1.24.2';
-/** Our build of it: FERRETDB_VERSION with the fix in scripts/install-infra.sh (its `_id` lookups use the `_id` index). */
-export const FERRETDB_BUILD = `${FERRETDB_VERSION}-pdash1`;
+/**
+ * Our build of it: FERRETDB_VERSION with the fixes in scripts/install-infra.sh (its `_id` lookups use
+ * the `_id` index; filters, sorts, limits and counts run in SQLite through our indexes where that is
+ * exact: scripts/ferretdb/pushdown.patch).
+ */
+export const FERRETDB_BUILD = `${FERRETDB_VERSION}-pdash2`;
 
 export function ferretdbBinary() {
   const dir = process.env.PDASH_TOOLS_DIR ?? join(homedir(), '.local/share/pdash');
