@@ -62,8 +62,3 @@ async function* propagateContext<Req, Res>(call: ClientMiddlewareCall<Req, Res>,
   if (!metadata.has('traceparent')) metadata.set('traceparent', traceparentOf(context));
   return yield* call.next(call.request, { ...options, metadata });
 }
-
-/** Metadata carrying a request id on to the next service. */
-export function requestMetadata(requestId: string | undefined) {
-  return requestId ? Metadata({ 'x-request-id': requestId }) : undefined;
-}

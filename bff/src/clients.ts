@@ -1,8 +1,9 @@
-import { createServiceClient, requestMetadata } from '@pdash/backend-shared/grpc-client';
+import { createServiceClient } from '@pdash/backend-shared/grpc-client';
 import { AuthServiceDefinition } from '@pdash/proto/auth/v1/auth';
 import { CustomersServiceDefinition } from '@pdash/proto/customers/v1/customers';
 import { OrdersServiceDefinition } from '@pdash/proto/orders/v1/orders';
 import { SuppliersServiceDefinition } from '@pdash/proto/suppliers/v1/suppliers';
+import type { Metadata } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import type { BffConfig } from './config.js';
 
@@ -28,9 +29,9 @@ export function createClients(config: BffConfig) {
     orders: channels.orders.client,
     auth: channels.auth.client,
     /** True when the auth service answers its health check as serving. */
-    async authReachable() {
+    async authReachable(metadata?: Metadata) {
       try {
-        const { status } = await channels.authHealth.client.check({ service: AuthServiceDefinition.fullName });
+        const { status } = await channels.authHealth.client.check({ service: AuthServiceDefinition.fullName }, { metadata });
         return status === 1; // grpc.health.v1 SERVING
       } catch {
         return false;
@@ -44,6 +45,3 @@ export function createClients(config: BffConfig) {
 
 export type Clients = ReturnType<typeof createClients>;
 export type PartyClient = Clients['customers'];
-
-/** Per-request call options: the request id travels on to the services' logs. */
-export const callOptions = (requestId: string) => ({ metadata: requestMetadata(requestId) });

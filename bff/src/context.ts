@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type RequestContext, traceparentOf } from '@pdash/backend-shared/context';
 import type { Logger } from '@pdash/backend-shared/logger';
+import { Metadata } from 'nice-grpc';
 import type { TokenVerifier } from './auth-cache.js';
-import { type Clients, callOptions } from './clients.js';
+import type { Clients } from './clients.js';
 import type { OrderFeed } from './events.js';
 
 export const SESSION_COOKIE = 'pdash_session';
@@ -17,13 +19,23 @@ export interface ContextDeps {
   deadlineMs: number;
 }
 
-/** The request id given to a request by the HTTP layer (main.ts) before any handler runs. */
-const REQUEST_ID = Symbol('requestId');
-type WithRequestId = IncomingMessage & { [REQUEST_ID]?: string };
-export const setRequestId = (req: IncomingMessage, id: string) => {
-  (req as WithRequestId)[REQUEST_ID] = id;
+/**
+ * The request's id and trace context (@pdash/backend-shared/context), given to it by the HTTP layer
+ * (main.ts) before any handler runs, and passed on explicitly from here: in every backend call's
+ * metadata (below) and in the log lines that name a request. (No AsyncLocalStorage in the BFF: its
+ * hooks cost every promise of every request, for what one field on the request carries.)
+ */
+const REQUEST = Symbol('request');
+type WithRequest = IncomingMessage & { [REQUEST]?: RequestContext & { requestId: string } };
+export const setRequestContext = (req: IncomingMessage, context: RequestContext & { requestId: string }) => {
+  (req as WithRequest)[REQUEST] = context;
 };
-export const requestIdOf = (req: IncomingMessage) => (req as WithRequestId)[REQUEST_ID] ?? '';
+export const requestIdOf = (req: IncomingMessage) => (req as WithRequest)[REQUEST]?.requestId ?? '';
+/** The metadata of a backend call made for `req` outside a procedure (/healthz). */
+export const callMetadataOf = (req: IncomingMessage) => {
+  const request = (req as WithRequest)[REQUEST];
+  return request ? callMetadata(request) : undefined;
+};
 
 /**
  * The per-request context of every procedure, for tRPC and REST alike. Cheap to make: the token is
@@ -35,7 +47,8 @@ export function createContext(
   res: ServerResponse,
   connectionParams?: Record<string, string | undefined> | null,
 ) {
-  const requestId = requestIdOf(req);
+  const request = (req as WithRequest)[REQUEST];
+  const requestId = request?.requestId ?? '';
   const token = readToken(req, connectionParams);
   return {
     ...deps,
@@ -48,7 +61,7 @@ export function createContext(
      * backend is gone answers 503 within GRPC_DEADLINE_MS rather than once per call. Streams
      * (orders.onChange) take only the metadata.
      */
-    rpc: { ...callOptions(requestId), deadline: new Date(Date.now() + deps.deadlineMs) },
+    rpc: { metadata: request ? callMetadata(request) : undefined, deadline: new Date(Date.now() + deps.deadlineMs) },
     /** From `Authorization: Bearer`, SSE connectionParams or the session cookie; verified by protectedProcedure. */
     token,
     /** False for a request made by a page of another origin (CSRF); see trpc.ts. */
@@ -60,6 +73,13 @@ export function createContext(
 }
 
 export type Context = ReturnType<typeof createContext>;
+
+/** A backend call's metadata within a request: its id, and our span as the parent of the call's (W3C traceparent). */
+function callMetadata(request: RequestContext): Metadata {
+  const metadata = Metadata({ traceparent: traceparentOf(request) });
+  if (request.requestId) metadata.set('x-request-id', request.requestId);
+  return metadata;
+}
 
 export function readToken(
   req: IncomingMessage,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { contextFrom, requestContext } from '@pdash/backend-shared/context';
+import { contextFrom } from '@pdash/backend-shared/context';
 import { createLogger } from '@pdash/backend-shared/logger';
 import { runMain } from '@pdash/backend-shared/main';
 import { registry } from '@pdash/backend-shared/metrics';
@@ -13,7 +13,7 @@ import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { TokenVerifier } from './auth-cache.js';
 import { createClients } from './clients.js';
 import { loadBffConfig, MAX_BODY_BYTES } from './config.js';
-import { type ContextDeps, createContext, readToken, requestIdOf, setRequestId } from './context.js';
+import { type ContextDeps, callMetadataOf, createContext, readToken, requestIdOf, setRequestContext } from './context.js';
 import { endpointOf } from './endpoints.js';
 import { logFailure, retryAfterSeconds } from './errors.js';
 import { OrderFeed } from './events.js';
@@ -66,8 +66,8 @@ function sendTrpcError(res: ServerResponse, error: TRPCError, path: string | nul
 /**
  * One BFF replica: tRPC at /trpc, the REST fallback at /api, /healthz, Prometheus /metrics (for
  * scrapers inside the network: Nginx neither routes it nor may forward it); every response names
- * the replica (X-Served-By) and the request (X-Request-Id). Each request runs in its request
- * context (request id and W3C trace), which its log lines and gRPC calls carry on.
+ * the replica (X-Served-By) and the request (X-Request-Id). Each request carries its request
+ * context (request id and W3C trace) on to its gRPC calls and its log lines (context.ts).
  */
 export async function startBff(env: NodeJS.ProcessEnv = process.env) {
   const config = loadBffConfig(env);
@@ -110,7 +110,8 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
     const header = req.headers['x-request-id'];
     const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     const traceparent = typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined;
-    requestContext.run(contextFrom(requestId, traceparent), () => handle(req, res, requestId));
+    setRequestContext(req, { ...contextFrom(requestId, traceparent), requestId });
+    handle(req, res, requestId);
   });
 
   /** A tRPC request: GET queries answered by the fast path where it can, the rest by tRPC's adapter. */
@@ -145,7 +146,6 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
   }
 
   function handle(req: IncomingMessage, res: ServerResponse, requestId: string) {
-    setRequestId(req, requestId);
     res.setHeader('X-Request-Id', requestId);
     res.setHeader('X-Served-By', replica);
     res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -188,7 +188,7 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
     }
     if (endpoint === 'rest' || endpoint === 'openapi' || endpoint === 'docs') return void rest(req, res, url, endpoint);
     if (endpoint === 'healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
-      return void clients.authReachable().then((ok) => {
+      return void clients.authReachable(callMetadataOf(req)).then((ok) => {
         res.writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
         res.end(JSON.stringify(ok ? { ok: true, replica } : { ok: false, replica, error: 'auth service unreachable' }));
       });

@@ -1,13 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@pdash/backend-shared/logger';
-import { getTRPCErrorFromUnknown, TRPCError } from '@trpc/server';
+import { callTRPCProcedure, getTRPCErrorFromUnknown, TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { MAX_BODY_BYTES } from '../config.js';
 import { type ContextDeps, createContext, requestIdOf } from '../context.js';
 import type { Endpoint } from '../endpoints.js';
 import { logFailure, publicMessage, retryAfterSeconds, toTRPCError } from '../errors.js';
 import { appRouter } from '../routers/index.js';
-import { createCallerFactory } from '../trpc.js';
 import { serveDocs } from './docs.js';
 import { HttpProblem, noRoute, send } from './http.js';
 import { openApiDocument } from './openapi.js';
@@ -15,8 +14,8 @@ import { IDEMPOTENCY_FIELD, type JsonSchema, matchRoute } from './routes.js';
 import { handleTransfer, matchTransfer } from './transfer.js';
 
 /*
- * The REST fallback: API.md's REST routes call the very same procedures (through a server-side
- * caller, so validation, auth and errors are the same). Written here rather than with
+ * The REST fallback: API.md's REST routes call the very same procedures (tRPC's callProcedure,
+ * as the tRPC fast path does: validation, auth and errors are the same). Written here rather than with
  * trpc-to-openapi, whose error bodies ({message, code, issues}, "Input validation failed") are not
  * API.md's `{error: {code, message}}`.
  */
@@ -24,7 +23,6 @@ import { handleTransfer, matchTransfer } from './transfer.js';
 export type RestEndpoint = Extract<Endpoint, 'rest' | 'openapi' | 'docs'>;
 
 export function createRestHandler(deps: ContextDeps) {
-  const createCaller = createCallerFactory(appRouter);
   const openApi = JSON.stringify(openApiDocument());
 
   /** Answers a request of one of the REST endpoints (endpoints.ts tells which). */
@@ -60,11 +58,17 @@ export function createRestHandler(deps: ContextDeps) {
       if (route.input?.properties?.[IDEMPOTENCY_FIELD]) takeIdempotencyKey(req, body);
       const input = route.input ? { ...(route.method === 'GET' ? queryInput(url, route.input) : {}), ...body, ...params } : undefined;
 
-      const caller = createCaller(createContext(deps, req, res));
-      const call = route.procedure.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller) as (
-        input: unknown,
-      ) => Promise<unknown>;
-      const output = await call(input);
+      // The procedure itself (its middleware, input and output checks, errors), without a caller's
+      // proxy made per request.
+      const output = await callTRPCProcedure({
+        router: appRouter,
+        path: route.procedure,
+        getRawInput: async () => input,
+        ctx: createContext(deps, req, res),
+        type: route.method === 'GET' ? 'query' : 'mutation',
+        signal: undefined,
+        batchIndex: 0,
+      });
       send(res, route.status, JSON.stringify(output), 'application/json');
     } catch (err) {
       sendError(res, err, deps.log, req, url);
