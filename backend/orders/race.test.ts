@@ -50,7 +50,9 @@ async function ordersReferring(customerId: string) {
 
 describe('delete customer X while an order for X is created', () => {
   it(`ends each of ${ROUNDS} concurrent rounds with one winner or, busy, neither: never an order without its customer`, async () => {
-    const customers = await Promise.all(Array.from({ length: ROUNDS }, (_, i) => backend.customers.create({ name: `racer ${i}` })));
+    const customers = await Promise.all(
+      Array.from({ length: ROUNDS }, (_, i) => backend.customers.create({ name: `racer ${i}` }, PATIENT)),
+    );
     const rounds = await Promise.all(
       customers.map(({ id }, round) =>
         race(
@@ -95,8 +97,8 @@ describe('delete customer X while an order is moved to X', () => {
   it(`ends each of ${ROUNDS} concurrent rounds with one winner or, busy, neither, the order otherwise unchanged`, async () => {
     const home = (await backend.customers.create({ name: 'home' })).id;
     const [customers, placed] = await Promise.all([
-      Promise.all(Array.from({ length: ROUNDS }, (_, i) => backend.customers.create({ name: `target ${i}` }))),
-      Promise.all(Array.from({ length: ROUNDS }, () => backend.orders.create({ customerId: home, supplierId, totalCents: 5 }))),
+      Promise.all(Array.from({ length: ROUNDS }, (_, i) => backend.customers.create({ name: `target ${i}` }, PATIENT))),
+      Promise.all(Array.from({ length: ROUNDS }, () => backend.orders.create({ customerId: home, supplierId, totalCents: 5 }, PATIENT))),
     ]);
     const rounds = await Promise.all(
       customers.map(({ id }, round) =>
