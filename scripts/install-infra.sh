@@ -10,7 +10,7 @@ FERRETDB_VERSION=v1.24.2
 TOOLS_DIR="${PDASH_TOOLS_DIR:-$HOME/.local/share/pdash}"
 # The build's name says which of our fixes it carries: a new fix gets a new name, so every
 # machine rebuilds. Keep in step with FERRETDB_BUILD in scripts/lib/infra.ts.
-FERRETDB_BUILD="$FERRETDB_VERSION-pdash2"
+FERRETDB_BUILD="$FERRETDB_VERSION-pdash3"
 FERRETDB_BIN="$TOOLS_DIR/bin/ferretdb-$FERRETDB_BUILD"
 
 need_apt=()
