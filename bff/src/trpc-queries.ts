@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type AnyTRPCProcedure, callTRPCProcedure, getTRPCErrorFromUnknown, getTRPCErrorShape, type TRPCError } from '@trpc/server';
 import { getHTTPStatusCode } from '@trpc/server/http';
 import { type ContextDeps, createContext } from './context.js';
+import { directQuery, runDirect } from './direct.js';
 import { appRouter } from './routers/index.js';
 
 /**
@@ -15,7 +16,8 @@ import { appRouter } from './routers/index.js';
  * What: a GET of query procedures, one (`/trpc/customers.byId?input=…`) or a batch
  * (`/trpc/a,b?batch=1&input={"0":…,"1":…}`), asking for plain JSON (no `trpc-accept` header, which
  * asks for a streamed answer). Each call goes through tRPC's `callProcedure` with the same context
- * as the adapter's, so middleware, validation and errors are tRPC's; a failed call's error is shaped
+ * as the adapter's (or, for the plain queries, direct.ts: the same checks in one step), so
+ * validation and errors are tRPC's; a failed call's error is shaped
  * by the router's error formatter and the status picked by tRPC's `getHTTPStatusCode`, as the
  * adapter does. Anything else (other methods, mutations, subscriptions, malformed paths or input,
  * streamed answers, connectionParams) is left to the adapter, before anything has run. The router
@@ -59,15 +61,18 @@ export function createQueryFastPath(options: {
       paths.map(async (path, batchIndex) => {
         const input = inputs[batchIndex];
         try {
-          const data = await callTRPCProcedure({
-            router: appRouter,
-            path,
-            getRawInput: async () => input,
-            ctx,
-            type: 'query',
-            signal: undefined,
-            batchIndex,
-          });
+          const direct = directQuery(path);
+          const data = direct
+            ? await runDirect(direct, ctx, input, 'trpc')
+            : await callTRPCProcedure({
+                router: appRouter,
+                path,
+                getRawInput: async () => input,
+                ctx,
+                type: 'query',
+                signal: undefined,
+                batchIndex,
+              });
           return { result: { data } };
         } catch (cause) {
           const error = getTRPCErrorFromUnknown(cause);

@@ -109,8 +109,14 @@ export function loopbackAddresses(ports: Record<BackendService, number>): Record
 
 const root = join(import.meta.dirname, '../..');
 
+/**
+ * A TypeScript entry point run by this Node with tsx. `PDASH_NODE_ARGS` adds options to every such
+ * process, for profiling (`PDASH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`: Node refuses
+ * `--cpu-prof` in NODE_OPTIONS); see docs/benchmarks.md.
+ */
 export function tsxProcess(file: string) {
-  return { command: process.execPath, args: ['--import', 'tsx', join(root, file)] };
+  const extra = process.env.PDASH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  return { command: process.execPath, args: [...extra, '--import', 'tsx', join(root, file)] };
 }
 
 export function backendSpecs(options: {

@@ -4,6 +4,7 @@ import { callTRPCProcedure, getTRPCErrorFromUnknown, TRPCError } from '@trpc/ser
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { MAX_BODY_BYTES } from '../config.js';
 import { type ContextDeps, createContext, requestIdOf } from '../context.js';
+import { directQuery, runDirect } from '../direct.js';
 import type { Endpoint } from '../endpoints.js';
 import { logFailure, publicMessage, retryAfterSeconds, toTRPCError } from '../errors.js';
 import { appRouter } from '../routers/index.js';
@@ -59,16 +60,20 @@ export function createRestHandler(deps: ContextDeps) {
       const input = route.input ? { ...(route.method === 'GET' ? queryInput(url, route.input) : {}), ...body, ...params } : undefined;
 
       // The procedure itself (its middleware, input and output checks, errors), without a caller's
-      // proxy made per request.
-      const output = await callTRPCProcedure({
-        router: appRouter,
-        path: route.procedure,
-        getRawInput: async () => input,
-        ctx: createContext(deps, req, res),
-        type: route.method === 'GET' ? 'query' : 'mutation',
-        signal: undefined,
-        batchIndex: 0,
-      });
+      // proxy made per request; a plain query in one step (direct.ts).
+      const ctx = createContext(deps, req, res);
+      const direct = route.method === 'GET' ? directQuery(route.procedure) : undefined;
+      const output = direct
+        ? await runDirect(direct, ctx, input, 'rest')
+        : await callTRPCProcedure({
+            router: appRouter,
+            path: route.procedure,
+            getRawInput: async () => input,
+            ctx,
+            type: route.method === 'GET' ? 'query' : 'mutation',
+            signal: undefined,
+            batchIndex: 0,
+          });
       send(res, route.status, JSON.stringify(output), 'application/json');
     } catch (err) {
       sendError(res, err, deps.log, req, url);
