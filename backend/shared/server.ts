@@ -1,7 +1,7 @@
 import { isAbortError } from 'abort-controller-x';
 import type { Db, MongoClient } from 'mongodb';
 import { type CallContext, createServer, type Server, ServerError, type ServerMiddlewareCall, Status } from 'nice-grpc';
-import { errorDetailsServerMiddleware } from 'nice-grpc-error-details';
+import { RichServerError } from 'nice-grpc-error-details';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import type { z } from 'zod';
 import type { baseEnv } from './config.js';
@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './logger.js';
 import { mongoErrors, rpcDuration, startMetricsServer } from './metrics.js';
 import { connectMongo, watchMonitor } from './mongo.js';
 import { createRedis, type Redis } from './redis.js';
+import { encodeStatus } from './rpc-status.js';
 
 export type BaseConfig = z.output<typeof baseEnv>;
 
@@ -73,10 +74,7 @@ export async function startService<C extends BaseConfig>(options: {
     'grpc.max_connection_age_ms': MAX_CONNECTION_AGE_MS,
     // As for the clients (grpc-client.ts): no channelz bookkeeping on every call.
     'grpc.enable_channelz': 0,
-  })
-    .use(callMiddleware(log, stopping.signal))
-    // A failure's reason and retry delay (errors.ts `failure`) into the gRPC error details.
-    .use(errorDetailsServerMiddleware);
+  }).use(callMiddleware(log, stopping.signal));
   server.add(HealthDefinition, HealthServiceImpl(health));
   parts.register(server);
   const port = await server.listen(`${config.GRPC_HOST}:${options.port}`);
@@ -134,7 +132,8 @@ const MONGO_ERROR = /^(Mongo\w*Error|Pool(Cleared|Closed)Error)$/;
 /**
  * Per call: the request context from metadata (request id, trace; every log line of the call
  * carries them), a duration metric, one log line for failures, and the error boundary: anything
- * that is not a deliberate ServerError leaves as a generic status. Streaming calls also end when
+ * that is not a deliberate ServerError leaves as a generic status, a RichServerError with its
+ * details. Streaming calls also end when
  * the service stops, so shutdown never waits on a watcher.
  */
 function callMiddleware(log: Logger, stopping: AbortSignal) {
@@ -144,7 +143,10 @@ function callMiddleware(log: Logger, stopping: AbortSignal) {
     const ctx = call.responseStream ? { ...context, signal: AbortSignal.any([context.signal, stopping]) } : context;
     const request = contextFrom(context.metadata.get('x-request-id'), context.metadata.get('traceparent'));
     try {
-      return yield* inContext(request, call.next(call.request, ctx) as AsyncGenerator<Res, Res | undefined, undefined>);
+      const steps = call.next(call.request, ctx) as AsyncGenerator<Res, Res | undefined, undefined>;
+      // A unary call is one step: run in the request's context, without a generator around it.
+      if (!call.responseStream) return (await requestContext.run(request, () => steps.next())).value as Res;
+      return yield* inContext(request, steps);
     } catch (err) {
       if (isAbortError(err)) {
         code = Status.CANCELLED;
@@ -152,6 +154,10 @@ function callMiddleware(log: Logger, stopping: AbortSignal) {
       }
       const publicError = toPublicError(err);
       code = publicError.code;
+      // The error's google.rpc details (reason, retry delay, bad rows) in the status trailer, as
+      // nice-grpc-error-details' server middleware sets them (here, one middleware fewer per call).
+      if (publicError instanceof RichServerError)
+        context.trailer.set('grpc-status-details-bin', encodeStatus(publicError.code, publicError.details, publicError.extra));
       const errorName = err instanceof Error ? err.name : '';
       if (MONGO_ERROR.test(errorName)) mongoErrors.inc({ error: errorName });
       if (!(err instanceof ServerError)) {

@@ -1,21 +1,9 @@
 import { type Client as GrpcClient, Metadata as GrpcMetadata, type ServiceError } from '@grpc/grpc-js';
 import { AbortError } from 'abort-controller-x';
 import { ClientError, type Metadata } from 'nice-grpc';
-import {
-  BadRequest,
-  DebugInfo,
-  ErrorInfo,
-  Help,
-  LocalizedMessage,
-  PreconditionFailure,
-  QuotaFailure,
-  RequestInfo,
-  ResourceInfo,
-  RetryInfo,
-  RichClientError,
-} from 'nice-grpc-error-details';
-import { Status as RpcStatus } from 'nice-grpc-error-details/lib/proto/google/rpc/status.js';
+import { RichClientError } from 'nice-grpc-error-details';
 import { requestContext, traceparentOf } from './context.js';
+import { decodeStatusDetails } from './rpc-status.js';
 
 /*
  * Unary calls straight on grpc-js, for the clients of grpc-client.ts. nice-grpc's client runs
@@ -111,28 +99,6 @@ function outgoing(metadata: Metadata | undefined): GrpcMetadata {
 /** grpc-js's failure as nice-grpc's client reports it: a RichClientError when the status carries google.rpc details. */
 function clientError(err: ServiceError, path: string): ClientError {
   const [details] = err.metadata?.get('grpc-status-details-bin') ?? [];
-  if (details instanceof Buffer) {
-    const status = RpcStatus.decode(details);
-    return new RichClientError(
-      path,
-      err.code,
-      err.details,
-      status.details.map((any) => DETAIL_TYPES.find((type) => any.typeUrl.endsWith(`/${type.$type}`))?.decode(any.value) ?? any),
-    );
-  }
+  if (details instanceof Buffer) return new RichClientError(path, err.code, err.details, decodeStatusDetails(details));
   return new ClientError(path, err.code, err.details);
 }
-
-/** The google.rpc detail messages a RichClientError decodes (nice-grpc-error-details' own list). */
-const DETAIL_TYPES = [
-  RetryInfo,
-  DebugInfo,
-  QuotaFailure,
-  ErrorInfo,
-  PreconditionFailure,
-  BadRequest,
-  RequestInfo,
-  ResourceInfo,
-  Help,
-  LocalizedMessage,
-];
