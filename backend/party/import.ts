@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { actorOf } from '@pdash/backend-shared/audit';
 import { idsInFileOrder, RowProblems, readImport, writeImport } from '@pdash/backend-shared/import-stream';
 import type { PartyValues } from '@pdash/contracts';
@@ -48,15 +49,37 @@ export async function importParties(
     if (checked.success) values.push(when === undefined ? checked.data : { ...checked.data, createdAt: new Date(when) });
   });
   problems.throwIfAny();
-  const used = await store.usedIds([...rowOfId.keys()]);
-  for (const id of used)
-    problems.add(rowOfId.get(id)!, 'id', `a ${store.entity} with id ${id} exists or existed; leave id empty for a new one`);
-  problems.throwIfAny();
-  if (start.dryRun) return { created: values.length, importId: '' };
+  const given = [...rowOfId.keys()];
+  const refuseUsed = async () => {
+    for (const id of await store.usedIds(given))
+      problems.add(rowOfId.get(id)!, 'id', `a ${store.entity} with id ${id} exists or existed; leave id empty for a new one`);
+    problems.throwIfAny();
+  };
+  if (start.dryRun) {
+    await refuseUsed();
+    return { created: values.length, importId: '' };
+  }
 
   const fresh = idsInFileOrder(rows.length);
   const ids = rows.map((row, i) => (row.id === undefined ? fresh[i]! : ObjectId.createFromHexString(row.id.toLowerCase())));
-  return writeImport(store.imports, start, actorOf(context.metadata), store.importedDocs(values, ids, now), {
-    signal: context.signal,
-  });
+  const importId = store.imports.idOf(start.idempotencyKey);
+  const owner = `${importId}:${randomUUID()}`;
+  try {
+    return await writeImport(store.imports, start, actorOf(context.metadata), store.importedDocs(values, ids, now), {
+      signal: context.signal,
+      // Once the run is under way (a retry of a done import is answered before: its ids are its
+      // own records now): the ids are this run's (import-ids.ts), then none may be in use.
+      afterBegin:
+        given.length === 0
+          ? undefined
+          : async () => {
+              for (const id of await store.importIds.claim(given, importId, owner))
+                problems.add(rowOfId.get(id)!, 'id', 'is being imported by another import; try again when it is done');
+              problems.throwIfAny();
+              await refuseUsed();
+            },
+    });
+  } finally {
+    if (given.length > 0) await store.importIds.release(owner).catch(() => {});
+  }
 }

@@ -1,4 +1,5 @@
 import { type Actor, type AuditDoc, AuditTrail, recordEntry } from '@pdash/backend-shared/audit';
+import { ImportIds } from '@pdash/backend-shared/import-ids';
 import { Imports } from '@pdash/backend-shared/imports';
 import type { Logger } from '@pdash/backend-shared/logger';
 import { collectionCount, findByIds, presentIds } from '@pdash/backend-shared/mongo';
@@ -47,6 +48,8 @@ export class PartyStore {
   readonly trail: AuditTrail;
   /** CSV imports into this collection: all or nothing. */
   readonly imports: Imports;
+  /** The record ids imports keep from their files, claimed while they run. */
+  readonly importIds: ImportIds;
   readonly entity: 'customer' | 'supplier';
 
   constructor(db: Db, name: 'customers' | 'suppliers', options: { timing?: StorageTiming; log?: Logger } = {}) {
@@ -55,6 +58,7 @@ export class PartyStore {
     this.trail = new AuditTrail(db, this.collection, options.log);
     this.entity = name === 'customers' ? 'customer' : 'supplier';
     this.imports = new Imports(db, this.collection, { entity: this.entity, log: options.log });
+    this.importIds = new ImportIds(db, name, this.imports);
   }
 
   async ensureIndexes() {

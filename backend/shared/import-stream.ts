@@ -24,7 +24,12 @@ export async function writeImport(
   start: ImportStart,
   actor: Actor | null,
   records: Document[],
-  options: { signal: AbortSignal; beforeCommit?: (beat: () => Promise<void>) => Promise<void> },
+  options: {
+    signal: AbortSignal;
+    /** Checks that need the run (a retry of a done import never gets here): a throw rolls it back. */
+    afterBegin?: (importId: string) => Promise<void>;
+    beforeCommit?: (beat: () => Promise<void>) => Promise<void>;
+  },
 ): Promise<{ created: number; importId: string }> {
   options.signal.throwIfAborted();
   const begun = await imports.begin(start.idempotencyKey, start.fingerprint, actor);
@@ -32,6 +37,7 @@ export async function writeImport(
   const { run } = begun;
   const made = { created: records.length, importId: run.importId };
   try {
+    await options.afterBegin?.(run.importId);
     for (let at = 0; at < records.length; at += STAGE_CHUNK) {
       options.signal.throwIfAborted();
       await run.stage(records.slice(at, at + STAGE_CHUNK));

@@ -107,6 +107,11 @@ export class Imports {
     this.trail = new AuditTrail(db, this.decisions, options.log);
   }
 
+  /** Whether the import `importId` has a run under way (not done, rolled back or forgotten). */
+  async isWriting(importId: string): Promise<boolean> {
+    return (await this.imports.countDocuments({ _id: importId, state: 'writing' })) > 0;
+  }
+
   /** The id of the import made with `key`: the same key, the same import. */
   idOf(key: string) {
     return createHash('sha256').update(`${this.records.collectionName}:${key}`).digest('hex').slice(0, 24);

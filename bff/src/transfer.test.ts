@@ -179,6 +179,29 @@ describe('export', () => {
     }
   });
 
+  test('ids kept from a file: a retry with the same key answers the same; two imports giving the same ids at once, one wins', async () => {
+    const t = tag();
+    const id = () => Array.from({ length: 24 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('');
+    const file = (prefix: string) => `id,name\n${[0, 1, 2].map((i) => `${ids[i]},${prefix} ${i} ${t}`).join('\n')}\n`;
+    const ids = [id(), id(), id()];
+    const first = await post('/api/customers/import', file('Kept'), { key: `kept-${t}` });
+    expect(first).toMatchObject({ status: 201, body: { created: 3 } });
+    expect(await post('/api/customers/import', file('Kept'), { key: `kept-${t}` })).toMatchObject({
+      status: 201,
+      body: { created: 3, importId: first.body.importId },
+    });
+    expect((await editor.client.customers.byId.query({ id: ids[0]! })).name).toBe(`Kept 0 ${t}`);
+
+    ids.splice(0, 3, id(), id(), id());
+    const racing = await Promise.all(['One', 'Two'].map((who) => post('/api/customers/import', file(who), { key: `race-${who}-${t}` })));
+    expect(racing.map((answer) => answer.status).sort()).toEqual([201, 422]);
+    const loser = racing.find((answer) => answer.status === 422)!;
+    expect(loser.body.error.rows.map((row: { field: string }) => row.field)).toEqual(['id', 'id', 'id']);
+    const winner = racing[0]!.status === 201 ? 'One' : 'Two';
+    for (const [i, kept] of ids.entries())
+      expect((await editor.client.customers.byId.query({ id: kept })).name).toBe(`${winner} ${i} ${t}`);
+  });
+
   test('a cell a spreadsheet would run as a formula is exported with an apostrophe, and imported back as it was', async () => {
     const t = tag();
     await editor.client.suppliers.create.mutate({ name: `=HYPERLINK("http://evil.example";"${t}")` });
