@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { actorOf } from '@pdash/backend-shared/audit';
 import { idsInFileOrder, RowProblems, readImport, writeImport } from '@pdash/backend-shared/import-stream';
 import type { PartyValues } from '@pdash/contracts';
@@ -50,8 +49,8 @@ export async function importParties(
   });
   problems.throwIfAny();
   const given = [...rowOfId.keys()];
-  const refuseUsed = async () => {
-    for (const id of await store.usedIds(given))
+  const refuseUsed = async (beat?: () => Promise<void>) => {
+    for (const id of await store.usedIds(given, beat))
       problems.add(rowOfId.get(id)!, 'id', `a ${store.entity} with id ${id} exists or existed; leave id empty for a new one`);
     problems.throwIfAny();
   };
@@ -63,7 +62,7 @@ export async function importParties(
   const fresh = idsInFileOrder(rows.length);
   const ids = rows.map((row, i) => (row.id === undefined ? fresh[i]! : ObjectId.createFromHexString(row.id.toLowerCase())));
   const importId = store.imports.idOf(start.idempotencyKey);
-  const owner = `${importId}:${randomUUID()}`;
+  let owner: string | undefined;
   try {
     return await writeImport(store.imports, start, actorOf(context.metadata), store.importedDocs(values, ids, now), {
       signal: context.signal,
@@ -72,14 +71,17 @@ export async function importParties(
       afterBegin:
         given.length === 0
           ? undefined
-          : async () => {
-              for (const id of await store.importIds.claim(given, importId, owner))
+          : async (run) => {
+              owner = run.tag;
+              for (const id of await store.importIds.claim(given, importId, owner, run.beat))
                 problems.add(rowOfId.get(id)!, 'id', 'is being imported by another import; try again when it is done');
               problems.throwIfAny();
-              await refuseUsed();
+              await refuseUsed(run.beat);
             },
     });
   } finally {
-    if (given.length > 0) await store.importIds.release(owner).catch(() => {});
+    // Kept while the import may still be writing (committed, its copy cut off: recovery or a retry
+    // completes it); a later run takes them over once it is not.
+    if (owner && !(await store.imports.isWriting(importId).catch(() => true))) await store.importIds.release(owner).catch(() => {});
   }
 }

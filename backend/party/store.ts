@@ -97,13 +97,14 @@ export class PartyStore {
   }
 
   /** Of these ids (24 hex, lower-case), those a record of this kind has, or had before it was deleted. */
-  async usedIds(ids: string[]): Promise<Set<string>> {
+  async usedIds(ids: string[], beat?: () => Promise<void>): Promise<Set<string>> {
     const [live, deleted] = await Promise.all([
       presentIds(
         this.collection,
         ids.map((id) => ObjectId.createFromHexString(id)),
+        beat,
       ),
-      this.trail.deletedAmong(this.entity, ids),
+      this.trail.deletedAmong(this.entity, ids, beat),
     ]);
     return new Set([...live, ...deleted]);
   }

@@ -101,11 +101,11 @@ export class AuditTrail {
    * the outbox on its way): an id that must not be given to a new record, or the new record's
    * history would share entry ids (entryId) with the old one's.
    */
-  async deletedAmong(entity: AuditEntity, ids: string[]): Promise<Set<string>> {
+  async deletedAmong(entity: AuditEntity, ids: string[], beat?: () => Promise<void>): Promise<Set<string>> {
     const byEntry = new Map(ids.map((id) => [entryId(entity, id, 'deleted'), id]));
     const [logged, announced] = await Promise.all([
-      presentIds(this.log, [...byEntry.keys()]),
-      presentIds(this.outbox, [...byEntry.keys()]),
+      presentIds(this.log, [...byEntry.keys()], beat),
+      presentIds(this.outbox, [...byEntry.keys()], beat),
     ]);
     return new Set([...logged, ...announced].map((entry) => byEntry.get(entry)!));
   }

@@ -8,7 +8,7 @@ interface IdClaim {
   /** The record id the import gives. */
   _id: string;
   importId: string;
-  /** The run of that import that holds it (one call of Import). */
+  /** The run of that import that holds it: `<import id>:<attempt>` (imports.ts's run tag). */
   owner: string;
   at: Date;
 }
@@ -32,13 +32,17 @@ export class ImportIds {
   }
 
   /**
-   * Claims `ids` for the run `owner` of the import `importId` (a run that imports.ts's `begin`
-   * admitted: no other run of that import is under way); answers the ids another running import
-   * holds (those are not claimed).
+   * Claims `ids` for the run `owner` (`<import id>:<attempt>`) of the import `importId`, a run that
+   * imports.ts's `begin` admitted; answers the ids another running import holds (those are not
+   * claimed). The claims an earlier attempt of the same import left (it died) go first, at once.
+   * `beat` after each chunk keeps the run alive for recovery.
    */
-  async claim(ids: string[], importId: string, owner: string): Promise<Set<string>> {
+  async claim(ids: string[], importId: string, owner: string, beat: () => Promise<void>): Promise<Set<string>> {
+    const attempt = attemptOf(owner);
+    await this.claims.deleteMany({ importId, owner: { $in: Array.from({ length: attempt - 1 }, (_, i) => `${importId}:${i + 1}`) } });
     const busy = new Set<string>();
     for (let at = 0; at < ids.length; at += CLAIM_CHUNK) {
+      await beat();
       const chunk = ids.slice(at, at + CLAIM_CHUNK);
       try {
         await this.claims.insertMany(
@@ -73,11 +77,15 @@ export class ImportIds {
       }
     }
     if (holder.owner === owner) return true;
+    // A later attempt of this import holds it: this run was rolled back meanwhile and gives way.
+    if (holder.importId === importId && attemptOf(holder.owner) > attemptOf(owner)) return false;
     if (holder.importId !== importId && (await this.imports.isWriting(holder.importId))) return false;
     const taken = await this.claims.updateOne({ _id: id, owner: holder.owner }, { $set: { importId, owner, at: new Date() } });
     return taken.modifiedCount > 0;
   }
 }
+
+const attemptOf = (owner: string) => Number(owner.slice(owner.lastIndexOf(':') + 1));
 
 /** The indexes, in an unordered insertMany's batch, of the documents refused as duplicates (anything else: thrown). */
 function duplicateIndexes(err: unknown): number[] {

@@ -27,7 +27,7 @@ export async function writeImport(
   options: {
     signal: AbortSignal;
     /** Checks that need the run (a retry of a done import never gets here): a throw rolls it back. */
-    afterBegin?: (importId: string) => Promise<void>;
+    afterBegin?: (run: { tag: string; beat(): Promise<void> }) => Promise<void>;
     beforeCommit?: (beat: () => Promise<void>) => Promise<void>;
   },
 ): Promise<{ created: number; importId: string }> {
@@ -37,7 +37,7 @@ export async function writeImport(
   const { run } = begun;
   const made = { created: records.length, importId: run.importId };
   try {
-    await options.afterBegin?.(run.importId);
+    await options.afterBegin?.(run);
     for (let at = 0; at < records.length; at += STAGE_CHUNK) {
       options.signal.throwIfAborted();
       await run.stage(records.slice(at, at + STAGE_CHUNK));

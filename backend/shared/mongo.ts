@@ -69,30 +69,38 @@ export async function findByIds<T extends Document, Id>(collection: Collection<T
   return found.filter((doc) => doc !== null);
 }
 
-/** Up to this many ids, presentIds looks each up; more are found in one scan of the `_id`s. */
-const LOOKED_UP_IDS = 256;
+/** Ids per presentIds query. */
+const IDS_PER_QUERY = 100;
 
 /**
- * Which of `ids` are `_id`s in the collection (as strings: hex for ObjectIds). A few are looked up
- * by `_id`, 16 at a time; many, in one scan that reads nothing but each document's `_id` (on
- * FerretDB 1.x a `$in` scans the collection too, and compares each document with every id).
+ * Which of `ids` are `_id`s in the collection (as strings: hex for ObjectIds), reading nothing but
+ * `_id`. Asked 100 at a time as an `$or` of `_id` equalities, which MongoDB and our FerretDB build
+ * answer through the `_id` index (0.3 ms an id here; an `$in` FerretDB evaluates in Go over every
+ * document) — unless the ids are many for the collection's size: then one scan of its `_id`s is
+ * cheaper (0.03 ms a document). `beat` is called between queries (a long check inside an import).
  */
-export async function presentIds<T extends Document>(collection: Collection<T>, ids: (string | ObjectId)[]): Promise<Set<string>> {
+export async function presentIds<T extends Document>(
+  collection: Collection<T>,
+  ids: (string | ObjectId)[],
+  beat: () => Promise<void> = async () => {},
+): Promise<Set<string>> {
   const key = (id: unknown) => (id instanceof ObjectId ? id.toHexString() : String(id));
   const present = new Set<string>();
-  if (ids.length <= LOOKED_UP_IDS) {
-    for (let at = 0; at < ids.length; at += FEW_IDS) {
-      const found = await Promise.all(
-        ids.slice(at, at + FEW_IDS).map((_id) => collection.findOne({ _id } as Filter<T>, { projection: { _id: 1 } })),
-      );
-      for (const doc of found) if (doc) present.add(key(doc._id));
+  if (ids.length > IDS_PER_QUERY && ids.length * 10 > (await collectionCount(collection))) {
+    const wanted = new Set(ids.map(key));
+    let read = 0;
+    for await (const doc of collection.find({}, { projection: { _id: 1 } }).batchSize(5_000)) {
+      const id = key(doc._id);
+      if (wanted.has(id)) present.add(id);
+      if (++read % 50_000 === 0) await beat();
     }
     return present;
   }
-  const wanted = new Set(ids.map(key));
-  for await (const doc of collection.find({}, { projection: { _id: 1 } }).batchSize(5_000)) {
-    const id = key(doc._id);
-    if (wanted.has(id)) present.add(id);
+  for (let at = 0; at < ids.length; at += IDS_PER_QUERY) {
+    if (at > 0 && at % (IDS_PER_QUERY * 20) === 0) await beat();
+    const chunk = ids.slice(at, at + IDS_PER_QUERY);
+    const found = await collection.find({ $or: chunk.map((_id) => ({ _id })) } as Filter<T>, { projection: { _id: 1 } }).toArray();
+    for (const doc of found) present.add(key(doc._id));
   }
   return present;
 }

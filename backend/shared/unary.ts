@@ -99,6 +99,12 @@ function outgoing(metadata: Metadata | undefined): GrpcMetadata {
 /** grpc-js's failure as nice-grpc's client reports it: a RichClientError when the status carries google.rpc details. */
 function clientError(err: ServiceError, path: string): ClientError {
   const [details] = err.metadata?.get('grpc-status-details-bin') ?? [];
-  if (details instanceof Buffer) return new RichClientError(path, err.code, err.details, decodeStatusDetails(details));
+  if (details instanceof Buffer) {
+    try {
+      return new RichClientError(path, err.code, err.details, decodeStatusDetails(details));
+    } catch {
+      // Details that do not decode: the status alone (the callback must still settle the call).
+    }
+  }
   return new ClientError(path, err.code, err.details);
 }

@@ -141,7 +141,7 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
     }
     const token = readToken(req, connectionParams);
     if (!token) return false;
-    const user = await deps.tokens.verify(token).catch(() => undefined);
+    const user = await deps.tokens.verify(token, callMetadataOf(req)).catch(() => undefined);
     return user !== undefined && deps.orderFeed.isFull(user.id);
   }
 
