@@ -74,15 +74,21 @@ export async function runPhase(h: Harness, { fault, inject, heal, selfHealing }:
   progress(`${fault}: load`);
   load.start();
   await sleep(options.calmMs);
-  recorder.faultHeld = true;
   const injectedAt = Date.now();
   await inject();
+  // Held from the moment the fault is in place (a killed process has exited): a request that
+  // started just before is not one made during the fault.
+  recorder.faultHeld = true;
   progress(`${fault}: fault held for ${options.faultMs} ms`);
   let recovered: Promise<number | null> | undefined;
   // A fault the stack heals by itself (the supervisor restarts the replica): recovery counts from the kill.
   if (selfHealing) recovered = waitForRecovery(api, probe, ledger, injectedAt);
   await sleep(Math.max(0, options.faultMs - (Date.now() - injectedAt)));
   const healStarted = selfHealing ? injectedAt : Date.now();
+  // Until the heal starts: a request made while the process is coming back (it may already listen
+  // when `heal` resolves) is not one made during the fault. A self-healing fault's heal is the wait
+  // for the stack to heal itself, so the fault is held through it.
+  if (!selfHealing) recorder.faultHeld = false;
   await heal();
   const listening = Date.now();
   recorder.faultHeld = false;
