@@ -48,6 +48,26 @@ async function ordersReferring(customerId: string) {
     .toArray();
 }
 
+/** The order won: the delete was refused, as still referenced, or (busy, retryable: a loaded machine) after waiting for the order's pending reference. */
+function expectDeleteRefused(deleted: PromiseSettledResult<unknown>) {
+  expect(deleted.status).toBe('rejected');
+  expect([Status.FAILED_PRECONDITION, Status.UNAVAILABLE]).toContain((deleted as PromiseRejectedResult).reason.code);
+}
+
+/**
+ * The order lost: the delete went through, or neither won — the delete waited for the order's
+ * pending reference, which its check then refused, and gave up first (busy); the customer stands.
+ */
+function deleteOutcome(round: number, deleted: PromiseSettledResult<unknown>, exists: boolean): 'customerDeleted' | 'neither' {
+  if (deleted.status === 'fulfilled') {
+    expect(exists, `round ${round}: the delete went through`).toBe(false);
+    return 'customerDeleted';
+  }
+  expect(deleted.reason, `round ${round}`).toMatchObject({ code: Status.UNAVAILABLE });
+  expect(exists, `round ${round}: a refused delete removes nothing`).toBe(true);
+  return 'neither';
+}
+
 describe('delete customer X while an order for X is created', () => {
   it(`ends each of ${ROUNDS} concurrent rounds with one winner or, busy, neither: never an order without its customer`, async () => {
     const customers = await Promise.all(
@@ -73,23 +93,11 @@ describe('delete customer X while an order for X is created', () => {
         expect(exists, `round ${round}: order created, customer must remain`).toBe(true);
         expect(referring.map((doc) => doc._id.toHexString())).toEqual([created.value.id]);
         expect(referring[0]).not.toHaveProperty('pendingSince');
-        // Refused: it saw the order (still referenced), or gave up waiting while the order's
-        // reference was pending (busy, retryable: a loaded machine).
-        expect(deleted.status).toBe('rejected');
-        expect([Status.FAILED_PRECONDITION, Status.UNAVAILABLE]).toContain((deleted as PromiseRejectedResult).reason.code);
+        expectDeleteRefused(deleted);
       } else {
         expect(created.reason).toMatchObject({ code: Status.FAILED_PRECONDITION, details: `customerId: no customer ${customerId}` });
         expect(referring, `round ${round}: no order may refer to a deleted customer`).toEqual([]);
-        if (deleted.status === 'fulfilled') {
-          split.customerDeleted++;
-          expect(exists, `round ${round}: the delete went through`).toBe(false);
-        } else {
-          // Neither: the delete waited for the order's pending reference, which its check then
-          // refused, and gave up first (busy, retryable: a loaded machine). The customer stands.
-          split.neither++;
-          expect(deleted.reason, `round ${round}`).toMatchObject({ code: Status.UNAVAILABLE });
-          expect(exists, `round ${round}: a refused delete removes nothing`).toBe(true);
-        }
+        split[deleteOutcome(round, deleted, exists)]++;
       }
     }
     console.info(`create/delete race over ${ROUNDS} rounds:`, split);
@@ -124,23 +132,12 @@ describe('delete customer X while an order is moved to X', () => {
         expect(exists, `round ${round}: order moved, customer must remain`).toBe(true);
         expect(order).toMatchObject({ customerId, version: 2 });
         expect(referring.map((doc) => doc._id.toHexString())).toEqual([order.id]);
-        // Refused: it saw the order (still referenced), or gave up waiting while the order's
-        // reference was pending (busy, retryable: a loaded machine).
-        expect(deleted.status).toBe('rejected');
-        expect([Status.FAILED_PRECONDITION, Status.UNAVAILABLE]).toContain((deleted as PromiseRejectedResult).reason.code);
+        expectDeleteRefused(deleted);
       } else {
         expect(updated.reason).toMatchObject({ code: Status.FAILED_PRECONDITION, details: `customerId: no customer ${customerId}` });
         expect(order, `round ${round}: a refused update changes nothing`).toEqual(placed[round]);
         expect(referring, `round ${round}: no order may refer to a deleted customer`).toEqual([]);
-        if (deleted.status === 'fulfilled') {
-          split.customerDeleted++;
-          expect(exists, `round ${round}: the delete went through`).toBe(false);
-        } else {
-          // Neither, as above: the delete gave up (busy) while the update's reference was pending.
-          split.neither++;
-          expect(deleted.reason, `round ${round}`).toMatchObject({ code: Status.UNAVAILABLE });
-          expect(exists, `round ${round}: a refused delete removes nothing`).toBe(true);
-        }
+        split[deleteOutcome(round, deleted, exists)]++;
       }
     }
     console.info(`update/delete race over ${ROUNDS} rounds:`, split);

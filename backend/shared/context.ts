@@ -64,3 +64,12 @@ export function logFields(): { requestId?: string; traceId?: string } {
   if (!context) return {};
   return context.requestId ? { requestId: context.requestId, traceId: context.traceId } : { traceId: context.traceId };
 }
+
+/**
+ * Sets on `metadata` what a call made within `context` carries on: the request id (unless the caller
+ * set one) and our span as the call's parent (W3C traceparent). One rule for every gRPC client path.
+ */
+export function carryContext(metadata: { has(key: string): boolean; set(key: string, value: string): void }, context: RequestContext) {
+  if (context.requestId && !metadata.has('x-request-id')) metadata.set('x-request-id', context.requestId);
+  if (!metadata.has('traceparent')) metadata.set('traceparent', traceparentOf(context));
+}

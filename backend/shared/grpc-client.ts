@@ -10,7 +10,7 @@ import {
 } from 'nice-grpc';
 import { type DeadlineOptions, deadlineMiddleware } from 'nice-grpc-client-middleware-deadline';
 import { errorDetailsClientMiddleware } from 'nice-grpc-error-details';
-import { requestContext, traceparentOf } from './context.js';
+import { carryContext, requestContext } from './context.js';
 import { unaryCalls } from './unary.js';
 
 /**
@@ -58,7 +58,6 @@ async function* propagateContext<Req, Res>(call: ClientMiddlewareCall<Req, Res>,
   const context = requestContext.getStore();
   if (!context) return yield* call.next(call.request, options);
   const metadata = Metadata(options.metadata);
-  if (context.requestId && !metadata.has('x-request-id')) metadata.set('x-request-id', context.requestId);
-  if (!metadata.has('traceparent')) metadata.set('traceparent', traceparentOf(context));
+  carryContext(metadata, context);
   return yield* call.next(call.request, { ...options, metadata });
 }

@@ -2,7 +2,7 @@ import { type Client as GrpcClient, Metadata as GrpcMetadata, type ServiceError 
 import { AbortError } from 'abort-controller-x';
 import { ClientError, type Metadata } from 'nice-grpc';
 import { RichClientError } from 'nice-grpc-error-details';
-import { requestContext, traceparentOf } from './context.js';
+import { carryContext, requestContext } from './context.js';
 import { decodeStatusDetails } from './rpc-status.js';
 
 /*
@@ -89,10 +89,7 @@ function outgoing(metadata: Metadata | undefined): GrpcMetadata {
   if (metadata)
     for (const [key, values] of metadata) for (const value of values) out.add(key, typeof value === 'string' ? value : Buffer.from(value));
   const context = requestContext.getStore();
-  if (context) {
-    if (context.requestId && out.get('x-request-id').length === 0) out.set('x-request-id', context.requestId);
-    if (out.get('traceparent').length === 0) out.set('traceparent', traceparentOf(context));
-  }
+  if (context) carryContext({ has: (key) => out.get(key).length > 0, set: (key, value) => out.set(key, value) }, context);
   return out;
 }
 
