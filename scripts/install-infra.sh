@@ -10,7 +10,7 @@ FERRETDB_VERSION=v1.24.2
 TOOLS_DIR="${PDASH_TOOLS_DIR:-$HOME/.local/share/pdash}"
 # The build's name says which of our fixes it carries: a new fix gets a new name, so every
 # machine rebuilds. Keep in step with FERRETDB_BUILD in scripts/lib/infra.ts.
-FERRETDB_BUILD="$FERRETDB_VERSION-pdash3"
+FERRETDB_BUILD="$FERRETDB_VERSION-pdash4"
 FERRETDB_BIN="$TOOLS_DIR/bin/ferretdb-$FERRETDB_BUILD"
 
 need_apt=()
@@ -60,6 +60,9 @@ if [ ! -x "$FERRETDB_BIN" ]; then
   # countDocuments. Which conditions it pushes down is decided by a census of each field's value
   # types (no arrays; sorts only on ObjectIds or dates), so results are those FerretDB computes in
   # Go; the handler still filters and sorts what SQLite returns. See the patch's pushdown.go.
+  # pdash4: an index named `<field>_search` also keeps a trigram table (SQLite FTS5) of the field's
+  # case-folded values, in step through triggers, and a case-insensitive `$regex` that is a plain
+  # string finds its documents through it (substring search without a scan: metadata/search.go).
   patch_file="$(cd "$(dirname "$0")" && pwd)/ferretdb/pushdown.patch"
   (cd "$build_dir" && patch -p1 --forward --batch --quiet < "$patch_file") || { echo "FerretDB source changed: scripts/ferretdb/pushdown.patch did not apply" >&2; exit 1; }
   mkdir -p "$TOOLS_DIR/bin"

@@ -1,6 +1,6 @@
 import { type Actor, AuditTrail, auditEntry } from '@pdash/backend-shared/audit';
 import type { Logger } from '@pdash/backend-shared/logger';
-import { collectionCount } from '@pdash/backend-shared/mongo';
+import { collectionCount, containing } from '@pdash/backend-shared/mongo';
 import { decodeCursor, pageFilter, toPage } from '@pdash/backend-shared/pagination';
 import { diffChanges, type Role } from '@pdash/contracts';
 import type { User } from '@pdash/proto/auth/v1/auth';
@@ -38,10 +38,6 @@ export function toUser(doc: UserDoc): User {
     disabled: doc.disabled === true,
     createdAt: doc.createdAt.toISOString(),
   };
-}
-
-function escapeRegex(text: string) {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** The MongoDB side of accounts: the `users` collection and its history. */
@@ -121,7 +117,7 @@ export class UserStore {
 
   /** Users newest first, `q` matching part of a username or an email. */
   async list(options: { q?: string; limit: number; cursor?: string }) {
-    const pattern = options.q ? { $regex: escapeRegex(options.q.toLowerCase()) } : undefined;
+    const pattern = options.q ? containing(options.q) : undefined;
     const filter: Filter<UserDoc> = pattern ? { $or: [{ username: pattern }, { email: pattern }] } : {};
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
     const [docs, total] = await Promise.all([

@@ -2,7 +2,7 @@ import { type Actor, type AuditDoc, AuditTrail, recordEntry } from '@pdash/backe
 import { ImportIds } from '@pdash/backend-shared/import-ids';
 import { Imports } from '@pdash/backend-shared/imports';
 import type { Logger } from '@pdash/backend-shared/logger';
-import { collectionCount, findByIds, presentIds } from '@pdash/backend-shared/mongo';
+import { collectionCount, containing, createSearchIndex, findByIds, presentIds } from '@pdash/backend-shared/mongo';
 import { decodeCursor, pageFilter, toPage } from '@pdash/backend-shared/pagination';
 import { type StorageTiming, type UpdateOutcome as StoreOutcome, VersionedRecords, WriteTooLate } from '@pdash/backend-shared/versioned';
 import { diffChanges, fieldsAs, type OptionalPartyField, optionalPartyFields, type PartyValues, partyFieldNames } from '@pdash/contracts';
@@ -33,10 +33,6 @@ export function toParty(doc: WithId<PartyDoc>): Party {
   };
 }
 
-function escapeRegex(text: string) {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 /**
  * The MongoDB side of customers or suppliers: one collection, written through the storage
  * protocol (@pdash/backend-shared/versioned: versioned updates and deletion marks).
@@ -63,6 +59,7 @@ export class PartyStore {
 
   async ensureIndexes() {
     await this.collection.createIndex({ createdAt: -1, _id: -1 }, { name: 'newest_first' });
+    await createSearchIndex(this.collection, 'name');
   }
 
   async create(fields: PartyValues, actor: Actor | null): Promise<Party> {
@@ -134,7 +131,7 @@ export class PartyStore {
   }
 
   private searchFilter(q?: string) {
-    return q ? { name: { $regex: escapeRegex(q), $options: 'i' } } : {};
+    return q ? { name: containing(q) } : {};
   }
 
   /**

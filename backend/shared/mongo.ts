@@ -105,6 +105,24 @@ export async function presentIds<T extends Document>(
   return present;
 }
 
+/**
+ * Search by part of a field: the filter value matching values that contain `text`, in any case
+ * (a case-insensitive regex of the text, its special characters escaped).
+ */
+export function containing(text: string) {
+  return { $regex: text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), $options: 'i' };
+}
+
+/**
+ * The index that makes `containing` on `field` fast. On MongoDB such a regex then scans the
+ * index's keys instead of the documents. On our FerretDB build an index named `<field>_search`
+ * also keeps a trigram table of the field's case-folded values (scripts/ferretdb/pushdown.patch,
+ * metadata/search.go): a page and its count come from it without reading every document.
+ */
+export function createSearchIndex<T extends Document>(collection: Collection<T>, field: string & keyof T) {
+  return collection.createIndex({ [field]: 1 } as never, { name: `${field}_search` });
+}
+
 /** How many documents a collection holds, the cheapest way the server can say it exactly (see `counting`). */
 export async function collectionCount<T extends Document>(collection: Collection<T>): Promise<number> {
   return counting === 'estimate' ? collection.estimatedDocumentCount() : collection.countDocuments({});

@@ -16,7 +16,7 @@ export const FERRETDB_VERSION = 'v1.24.2';
  * the `_id` index; filters, sorts, limits and counts run in SQLite through our indexes where that is
  * exact: scripts/ferretdb/pushdown.patch).
  */
-export const FERRETDB_BUILD = `${FERRETDB_VERSION}-pdash3`;
+export const FERRETDB_BUILD = `${FERRETDB_VERSION}-pdash4`;
 
 export function ferretdbBinary() {
   const dir = process.env.PDASH_TOOLS_DIR ?? join(homedir(), '.local/share/pdash');
