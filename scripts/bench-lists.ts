@@ -95,7 +95,11 @@ try {
     const cases: Record<string, () => Promise<unknown>> = {
       'customers.list': () => customers.list({ limit: 20 }),
       'customers.list, 4th page': () => customers.list({ limit: 20, cursor: customersCursor }),
+      // a word in a fifth of the names; a number in one (or a few); one character, in most
       'customers.list q=globex': () => customers.list({ limit: 20, q: 'globex' }),
+      'customers.list q=<a number>': () => customers.list({ limit: 20, q: String(Math.floor(size * 0.37)) }),
+      'customers.list q=e': () => customers.list({ limit: 20, q: 'e' }),
+      'customers.list q=zq (none)': () => customers.list({ limit: 20, q: 'zq' }),
       'orders.list': () => orders.list({ limit: 20 }),
       'orders.list by customer': () => orders.list({ party: customer, limit: 20 }),
       'orders.list by customer, 4th page': () => orders.list({ party: customer, limit: 20, cursor: ordersCursor }),

@@ -30,7 +30,11 @@ type WithRequest = IncomingMessage & { [REQUEST]?: RequestContext & { requestId:
 export const setRequestContext = (req: IncomingMessage, context: RequestContext & { requestId: string }) => {
   (req as WithRequest)[REQUEST] = context;
 };
-export const requestIdOf = (req: IncomingMessage) => (req as WithRequest)[REQUEST]?.requestId ?? '';
+/** What a log line about `req` names it by: its request id and its trace id (as the services' lines do). */
+export const requestLogFields = (req: IncomingMessage) => {
+  const request = (req as WithRequest)[REQUEST];
+  return { requestId: request?.requestId ?? '', traceId: request?.traceId };
+};
 /** The metadata of a backend call made for `req` outside a procedure (/healthz). */
 export const callMetadataOf = (req: IncomingMessage) => {
   const request = (req as WithRequest)[REQUEST];

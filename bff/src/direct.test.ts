@@ -1,6 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { directQuery } from './direct.js';
+import { z } from 'zod';
+import type { Context } from './context.js';
+import { directQueries, directQuery, runDirect } from './direct.js';
 import { appRouter } from './routers/index.js';
+import { publicProcedure, router } from './trpc.js';
 
 /*
  * Which procedures direct.ts answers itself: the plain queries. The answers are compared with tRPC's
@@ -16,5 +19,25 @@ describe('direct queries', () => {
     expect(directQuery('customers.byId')).toMatchObject({ access: 'viewer' });
     expect(directQuery('auth.session')).toMatchObject({ access: 'public' });
     expect(directQuery('users.list')).toMatchObject({ access: 'admin' });
+  });
+
+  test("a router's own middleware keeps its query on tRPC's path; an output parser runs as tRPC runs it", async () => {
+    const probe = router({
+      plain: publicProcedure
+        .input(z.object({ n: z.number() }))
+        .output(z.object({ doubled: z.number() }))
+        .query(({ input }) => ({ doubled: input.n * 2, secret: 'stripped by the output parser' })),
+      used: publicProcedure.use(({ next }) => next()).query(() => 'through tRPC'),
+      broken: publicProcedure.output(z.object({ count: z.number() })).query(() => ({ count: 'not a number' }) as never),
+    });
+    const queries = directQueries(probe);
+    expect([...queries.keys()].sort()).toEqual(['broken', 'plain']);
+    const ctx = {} as Context;
+    expect(await runDirect(queries.get('plain')!, ctx, { n: 21 }, 'trpc')).toEqual({ doubled: 42 });
+    await expect(runDirect(queries.get('plain')!, ctx, { n: 'x' }, 'trpc')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(runDirect(queries.get('broken')!, ctx, undefined, 'trpc')).rejects.toMatchObject({
+      code: 'INTERNAL_SERVER_ERROR',
+      message: 'Output validation failed',
+    });
   });
 });

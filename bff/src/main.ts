@@ -13,7 +13,7 @@ import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { TokenVerifier } from './auth-cache.js';
 import { createClients } from './clients.js';
 import { loadBffConfig, MAX_BODY_BYTES } from './config.js';
-import { type ContextDeps, callMetadataOf, createContext, readToken, requestIdOf, setRequestContext } from './context.js';
+import { type ContextDeps, callMetadataOf, createContext, readToken, requestLogFields, setRequestContext } from './context.js';
 import { endpointOf } from './endpoints.js';
 import { logFailure, retryAfterSeconds } from './errors.js';
 import { OrderFeed } from './events.js';
@@ -69,9 +69,9 @@ function sendTrpcError(res: ServerResponse, error: TRPCError, path: string | nul
  * the replica (X-Served-By) and the request (X-Request-Id). Each request carries its request
  * context (request id and W3C trace) on to its gRPC calls and its log lines (context.ts).
  */
-export async function startBff(env: NodeJS.ProcessEnv = process.env) {
+export async function startBff(env: NodeJS.ProcessEnv = process.env, options: { logTo?: Parameters<typeof createLogger>[2] } = {}) {
   const config = loadBffConfig(env);
-  const log = createLogger('bff', config.LOG_LEVEL);
+  const log = createLogger('bff', config.LOG_LEVEL, options.logTo);
   const clients = createClients(config);
   const stopping = new AbortController();
   const deps: ContextDeps = {
@@ -94,12 +94,12 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
       if (type === 'subscription') return {};
       return { headers: jsonHeaders(errors) };
     },
-    onError: ({ error, path, req }) => logFailure(log, requestIdOf(req), path, error),
+    onError: ({ error, path, req }) => logFailure(log, requestLogFields(req), path, error),
   });
   const answerQuery = createQueryFastPath({
     deps,
     headers: jsonHeaders,
-    onError: (error, path, req) => logFailure(log, requestIdOf(req), path, error),
+    onError: (error, path, req) => logFailure(log, requestLogFields(req), path, error),
   });
   const rest = createRestHandler(deps);
   let replica = config.BFF_REPLICA_NAME ?? '';
@@ -120,7 +120,7 @@ export async function startBff(env: NodeJS.ProcessEnv = process.env) {
       (answered) => answered || trpc(req, res),
       (err: unknown) => {
         // Only before any procedure ran (trpc-queries.ts answers 500 itself after that).
-        log.error({ err, requestId: requestIdOf(req) }, 'tRPC query fast path failed');
+        log.error({ err, ...requestLogFields(req) }, 'tRPC query fast path failed');
         if (!res.headersSent) trpc(req, res);
       },
     );

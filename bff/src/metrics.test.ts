@@ -13,6 +13,7 @@ import { routeOf, secondsSinceEventId } from './metrics.js';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const seen: { requestId?: string; traceparent?: string }[] = [];
+const logLines: Record<string, unknown>[] = [];
 let auth: Server;
 let bff: Awaited<ReturnType<typeof startBff>>;
 let url: string;
@@ -30,14 +31,17 @@ beforeAll(async () => {
     },
   });
   const authPort = await auth.listen('127.0.0.1:0');
-  bff = await startBff({
-    BFF_PORT: String(await freePort()),
-    AUTH_ADDR: `127.0.0.1:${authPort}`,
-    CUSTOMERS_ADDR: '127.0.0.1:1',
-    SUPPLIERS_ADDR: '127.0.0.1:1',
-    ORDERS_ADDR: '127.0.0.1:1',
-    LOG_LEVEL: 'silent',
-  });
+  bff = await startBff(
+    {
+      BFF_PORT: String(await freePort()),
+      AUTH_ADDR: `127.0.0.1:${authPort}`,
+      CUSTOMERS_ADDR: '127.0.0.1:1',
+      SUPPLIERS_ADDR: '127.0.0.1:1',
+      ORDERS_ADDR: '127.0.0.1:1',
+      LOG_LEVEL: 'warn',
+    },
+    { logTo: { write: (line: string) => logLines.push(JSON.parse(line)) } },
+  );
   url = `http://127.0.0.1:${bff.port}`;
 });
 
@@ -61,6 +65,17 @@ describe('trace context', () => {
     expect(seen[0]?.requestId).toBe('nginx-req-1');
     expect(seen[0]?.traceparent).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`));
     expect(seen[0]?.traceparent).not.toContain('b7ad6b7169203331');
+  });
+
+  test("a failure's log line names the request and its trace", async () => {
+    logLines.length = 0;
+    const res = await rest(url, 'GET', `/api/customers/${'a'.repeat(24)}`, {
+      token: 'a-token',
+      headers: { 'x-request-id': 'nginx-req-2', traceparent: `00-${TRACE_ID}-b7ad6b7169203331-01` },
+    });
+    // the stand-in auth service does not verify tokens: a failure of ours, logged as an error
+    expect(res.status).toBe(500);
+    expect(logLines).toContainEqual(expect.objectContaining({ msg: 'request failed', requestId: 'nginx-req-2', traceId: TRACE_ID }));
   });
 
   test('a request without one starts a trace', async () => {

@@ -3,7 +3,7 @@ import type { Logger } from '@pdash/backend-shared/logger';
 import { callTRPCProcedure, getTRPCErrorFromUnknown, TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { MAX_BODY_BYTES } from '../config.js';
-import { type ContextDeps, createContext, requestIdOf } from '../context.js';
+import { type ContextDeps, createContext, requestLogFields } from '../context.js';
 import { directQuery, runDirect } from '../direct.js';
 import type { Endpoint } from '../endpoints.js';
 import { logFailure, publicMessage, retryAfterSeconds, toTRPCError } from '../errors.js';
@@ -137,7 +137,7 @@ const tooLarge = () => new HttpProblem(413, 'PAYLOAD_TOO_LARGE', `body: larger t
 function sendError(res: ServerResponse, err: unknown, log: Logger, req: IncomingMessage, url: URL) {
   // A stream (an export) that fails after its status was sent can only be cut short.
   if (res.headersSent) {
-    log.warn({ requestId: requestIdOf(req), path: url.pathname, err }, 'response cut short');
+    log.warn({ ...requestLogFields(req), path: url.pathname, err }, 'response cut short');
     return void res.destroy();
   }
   if (err instanceof HttpProblem) {
@@ -151,7 +151,7 @@ function sendError(res: ServerResponse, err: unknown, log: Logger, req: Incoming
   }
   const error = toTRPCError(err instanceof TRPCError ? err : getTRPCErrorFromUnknown(err));
   const status = getHTTPStatusCodeFromError(error);
-  logFailure(log, requestIdOf(req), url.pathname, error);
+  logFailure(log, requestLogFields(req), url.pathname, error);
   const retryAfter = retryAfterSeconds(error);
   send(
     res,
