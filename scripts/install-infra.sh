@@ -62,7 +62,8 @@ if [ ! -x "$FERRETDB_BIN" ]; then
   # Go; the handler still filters and sorts what SQLite returns. See the patch's pushdown.go.
   # pdash4: an index named `<field>_search` also keeps a trigram table (SQLite FTS5) of the field's
   # case-folded values, in step through triggers, and a case-insensitive `$regex` that is a plain
-  # string finds its documents through it (substring search without a scan: metadata/search.go).
+  # string finds its documents through it (substring search without a scan: metadata/search.go);
+  # write transactions begin IMMEDIATE (the triggers read first: concurrent writers hit SQLITE_BUSY).
   patch_file="$(cd "$(dirname "$0")" && pwd)/ferretdb/pushdown.patch"
   (cd "$build_dir" && patch -p1 --forward --batch --quiet < "$patch_file") || { echo "FerretDB source changed: scripts/ferretdb/pushdown.patch did not apply" >&2; exit 1; }
   mkdir -p "$TOOLS_DIR/bin"
