@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { actorOf } from '@pdash/backend-shared/audit';
 import type { Claims } from '@pdash/backend-shared/claims';
+import { logFieldsOf } from '@pdash/backend-shared/context';
 import { failure, notFound, parseRequest, ServerError, Status } from '@pdash/backend-shared/errors';
 import { parseId } from '@pdash/backend-shared/ids';
 import type { Logger } from '@pdash/backend-shared/logger';
@@ -166,7 +167,7 @@ export function createAuthService(deps: {
       };
       try {
         const user = await work;
-        log.info({ userId: user.id, username: fields.username }, 'user signed up');
+        log.info({ ...logFieldsOf(context), userId: user.id, username: fields.username }, 'user signed up');
         // Kept a moment: the rest of a burst of identical sign-ups is told "taken" without a scan each.
         setTimeout(forget, RECENT_SIGNUP_MS).unref();
         return { user };
@@ -176,7 +177,7 @@ export function createAuthService(deps: {
       }
     },
 
-    async logIn(request) {
+    async logIn(request, context) {
       const { login, password, clientAddress } = parseRequest(logInSchema, request);
       const user = await store.findByLogin(login);
       // Counted per account (whichever of its names was given), or per login when there is no such account.
@@ -184,21 +185,21 @@ export function createAuthService(deps: {
       const address = clientAddress || undefined;
       const retryAfter = await limiter.attempt(limitKey, address);
       if (retryAfter !== undefined) {
-        log.info({ login, clientAddress }, 'login attempts over the limit');
+        log.info({ ...logFieldsOf(context), login, clientAddress }, 'login attempts over the limit');
         throw failure(Status.RESOURCE_EXHAUSTED, 'RATE_LIMITED', `too many login attempts; retry in ${retryAfter} s`, {
           retryAfterSeconds: retryAfter,
         });
       }
       const matches = await verifyPassword(user?.passwordHash, password);
       if (!user || !matches) {
-        log.info({ login, clientAddress }, 'login failed');
+        log.info({ ...logFieldsOf(context), login, clientAddress }, 'login failed');
         throw unauthenticated(INVALID_LOGIN);
       }
       await limiter.succeeded(limitKey, address);
       // Told only to whoever knows the password: a guesser learns nothing about the account.
       if (user.disabled) throw unauthenticated('account: disabled; ask an admin');
       const { token, claims } = await tokens.issue({ id: user._id.toHexString(), username: user.username, role: toUser(user).role });
-      log.info({ userId: claims.userId, jti: claims.jti }, 'logged in');
+      log.info({ ...logFieldsOf(context), userId: claims.userId, jti: claims.jti }, 'logged in');
       return { accessToken: token, expiresAt: claims.expiresAt.toISOString(), user: toUser(user) };
     },
 
@@ -216,10 +217,10 @@ export function createAuthService(deps: {
     },
 
     /** Idempotent: revoking a revoked (but otherwise valid) token succeeds again. */
-    async revokeToken({ token }) {
+    async revokeToken({ token }, context) {
       const claims = await tokens.verify(token);
       await revocations.revoke(claims.jti, claims.expiresAt);
-      log.info({ userId: claims.userId, jti: claims.jti }, 'token revoked');
+      log.info({ ...logFieldsOf(context), userId: claims.userId, jti: claims.jti }, 'token revoked');
       return {};
     },
 
@@ -233,7 +234,7 @@ export function createAuthService(deps: {
       const actor = await requireAdmin(context);
       const fields = parseRequest(inviteSchema, request);
       const invite = await invites.create(fields, actor);
-      log.info({ inviteRole: invite.role, by: actor.username }, 'invitation made');
+      log.info({ ...logFieldsOf(context), inviteRole: invite.role, by: actor.username }, 'invitation made');
       return { ...invite, expiresAt: invite.expiresAt.toISOString() };
     },
 
@@ -260,7 +261,7 @@ export function createAuthService(deps: {
         if (!inTime()) throw new ServerError(Status.UNAVAILABLE, 'accounts are busy; try again');
         const user = await store.update(before, changes, actor);
         if (!user) throw notFound(`no user ${id}`);
-        log.info({ userId: id, changes, by: actor.username }, 'user updated');
+        log.info({ ...logFieldsOf(context), userId: id, changes, by: actor.username }, 'user updated');
         return user;
       });
     },

@@ -25,7 +25,7 @@ export async function importOrders(
   const { start, rows } = await readImport(requests, (row: ImportOrderRow) => row);
   const problems = new Problems();
   const now = new Date();
-  const resolved = await resolve(parties, rows, problems);
+  const resolved = await resolve(parties, rows, problems, context);
   rows.forEach((row, index) => {
     if (!totalCents.safeParse(row.totalCents).success) problems.add(index + 1, 'totalCents', 'must be a whole number of cents, 0..1e12');
     const when = row.createdAt ? Date.parse(row.createdAt) : now.getTime();
@@ -33,8 +33,8 @@ export async function importOrders(
   });
   // Every problem at once, before anything is written.
   await Promise.all([
-    checkExist(parties, 'customer', resolved.ids.customer, problems, false),
-    checkExist(parties, 'supplier', resolved.ids.supplier, problems, false),
+    checkExist(parties, 'customer', resolved.ids.customer, problems, false, context),
+    checkExist(parties, 'supplier', resolved.ids.supplier, problems, false, context),
   ]);
   problems.throwIfAny();
   if (start.dryRun) return { created: rows.length, importId: '' };
@@ -53,8 +53,8 @@ export async function importOrders(
     // delete counted these staged orders as pending and waited.
     beforeCommit: async (beat) => {
       await Promise.all([
-        checkExist(parties, 'customer', resolved.ids.customer, problems, true, beat),
-        checkExist(parties, 'supplier', resolved.ids.supplier, problems, true, beat),
+        checkExist(parties, 'customer', resolved.ids.customer, problems, true, context, beat),
+        checkExist(parties, 'supplier', resolved.ids.supplier, problems, true, context, beat),
       ]);
       problems.throwIfAny();
     },
@@ -68,11 +68,11 @@ class Problems extends RowProblems {
 }
 
 /** Each row's customer and supplier ids: given (with its email, if any, checked), or found by email (exactly one record must have it). */
-async function resolve(parties: Parties, rows: ImportOrderRow[], problems: Problems) {
+async function resolve(parties: Parties, rows: ImportOrderRow[], problems: Problems, context: CallContext) {
   const byEmail: Record<Kind, Map<string, string[]>> = { customer: new Map(), supplier: new Map() };
   for (const kind of ['customer', 'supplier'] as const) {
     const emails = [...new Set(rows.map((row) => row[`${kind}Email`]?.toLowerCase()).filter((e): e is string => !!e))];
-    byEmail[kind] = await parties.idsByEmail(kind, emails);
+    byEmail[kind] = await parties.idsByEmail(kind, emails, context);
   }
   const ids: Record<Kind, Set<string>> = { customer: new Set(), supplier: new Set() };
   const refs = rows.map((row, index) => {
@@ -114,9 +114,10 @@ async function checkExist(
   ids: Set<string>,
   problems: Problems,
   forReference: boolean,
+  context: CallContext,
   beat?: () => Promise<void>,
 ) {
-  const found = await parties.existing(kind, [...ids], forReference, beat);
+  const found = await parties.existing(kind, [...ids], forReference, context, beat);
   for (const id of ids) {
     if (found.has(id)) continue;
     for (const row of problems.rowsOf[kind].get(id) ?? []) problems.add(row, `${kind}Id`, `no ${kind} ${id}`);

@@ -8,6 +8,7 @@ import type { VersionedRecords } from '@pdash/backend-shared/versioned';
 import { expectedVersion, MAX_STATS_DAYS, totalCents } from '@pdash/contracts';
 import { type Order, OrderEventType, type OrdersServiceImplementation } from '@pdash/proto/orders/v1/orders';
 import { ObjectId } from 'mongodb';
+import type { CallContext } from 'nice-grpc';
 import { z } from 'zod';
 import { type OrderEventLog, parseEventId } from './events.js';
 import { importOrders } from './import.js';
@@ -104,6 +105,7 @@ export function createOrdersService(deps: {
     before: OrderDoc,
     deadline: { inTime(): boolean },
     actor: Actor | null,
+    context: CallContext,
   ): Promise<OrderDoc | null> {
     const reservation = await store.reserveRefs(objectId, refs);
     if (!reservation) return null;
@@ -111,10 +113,13 @@ export function createOrdersService(deps: {
     let doc: OrderDoc | null = null;
     try {
       // A reference the order already has needs no check: that record cannot be deleted under it.
-      await parties.ensureReferable({
-        customerId: refs.customerId?.equals(reservation.before.customerId) ? undefined : request.customerId,
-        supplierId: refs.supplierId?.equals(reservation.before.supplierId) ? undefined : request.supplierId,
-      });
+      await parties.ensureReferable(
+        {
+          customerId: refs.customerId?.equals(reservation.before.customerId) ? undefined : request.customerId,
+          supplierId: refs.supplierId?.equals(reservation.before.supplierId) ? undefined : request.supplierId,
+        },
+        context,
+      );
       // The checks took round trips: the write goes only while the version claim still holds.
       if (!deadline.inTime()) throw new ServerError(Status.UNAVAILABLE, `order ${objectId.toHexString()} is busy; try again`);
       doc = await store.update(objectId, changes, { before, token, actor, deadline });
@@ -157,7 +162,7 @@ export function createOrdersService(deps: {
       // The new order is in the collection from now on, pending or not, so the count can start now.
       const orderCount = startCount();
       try {
-        await parties.ensureReferable({ customerId: request.customerId, supplierId: request.supplierId });
+        await parties.ensureReferable({ customerId: request.customerId, supplierId: request.supplierId }, context);
       } catch (err) {
         await store.discardPending(doc._id);
         await releaseKey();
@@ -180,10 +185,13 @@ export function createOrdersService(deps: {
       return toOrder(doc);
     },
 
-    async list(request) {
+    async list(request, context) {
       const party = partyOf(request);
       const { limit, cursor } = parseRequest(listSchema, request);
-      const [page] = await Promise.all([store.list({ party, limit, cursor }), party && parties.ensureExists(party.kind, party.hex)]);
+      const [page] = await Promise.all([
+        store.list({ party, limit, cursor }),
+        party && parties.ensureExists(party.kind, party.hex, context),
+      ]);
       return page;
     },
 
@@ -205,7 +213,7 @@ export function createOrdersService(deps: {
         read: () => store.get(objectId),
         write: (before, deadline) =>
           refs.customerId || refs.supplierId
-            ? updateReferences(objectId, request, refs, changes, before, deadline, actor)
+            ? updateReferences(objectId, request, refs, changes, before, deadline, actor, context)
             : store.update(objectId, changes, { before, actor, deadline }),
       });
       if (outcome.status === 'missing') throw missing(request.id);
@@ -239,12 +247,15 @@ export function createOrdersService(deps: {
       return store.countReferences(party.field, party.id);
     },
 
-    async getStats(request) {
+    async getStats(request, context) {
       const { days } = parseRequest(statsSchema, request);
       const now = new Date();
       const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1)));
       const totals = await store.totalsSince(since, TOP_SUPPLIERS);
-      const names = await parties.supplierNames(totals.bySupplier.map((s) => s.supplierId));
+      const names = await parties.supplierNames(
+        totals.bySupplier.map((s) => s.supplierId),
+        context,
+      );
       const byDayFound = new Map(totals.byDay.map((d) => [d.day, d]));
       const byDay = Array.from({ length: days }, (_, i) => {
         const day = utcDay(new Date(since.getTime() + i * DAY_MS));
@@ -264,7 +275,7 @@ export function createOrdersService(deps: {
 
     async *export(request, context) {
       const party = partyOf(request);
-      if (party) await parties.ensureExists(party.kind, party.hex);
+      if (party) await parties.ensureExists(party.kind, party.hex, context);
       yield* streamCursor(store.exportCursor(party), context.signal, toOrder);
     },
 

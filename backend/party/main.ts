@@ -1,5 +1,6 @@
 import { RecordCache } from '@pdash/backend-shared/cache';
 import { address, baseEnv, loadConfig, port } from '@pdash/backend-shared/config';
+import { callOptionsWithin } from '@pdash/backend-shared/context';
 import { createServiceClient } from '@pdash/backend-shared/grpc-client';
 import { startService } from '@pdash/backend-shared/server';
 import type { Party } from '@pdash/proto/common/v1/party';
@@ -42,7 +43,7 @@ export function startPartyService(collection: keyof typeof KINDS, env: NodeJS.Pr
         kind,
         store,
         cache,
-        countReferences: (id) => orders.client.count({ [field]: id }),
+        countReferences: (id, context) => orders.client.count({ [field]: id }, callOptionsWithin(context)),
       });
       return {
         names: [definition.fullName],

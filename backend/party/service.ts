@@ -9,12 +9,13 @@ import { limitField } from '@pdash/backend-shared/validation';
 import { expectedVersion, optionalPartyFields, type PartyValues, partyChanges, partyFields, text } from '@pdash/contracts';
 import type { Party } from '@pdash/proto/common/v1/party';
 import type { CustomersServiceImplementation } from '@pdash/proto/customers/v1/customers';
+import type { CallContext } from 'nice-grpc';
 import { z } from 'zod';
 import { importParties } from './import.js';
 import { type PartyChanges, type PartyStore, toParty } from './store.js';
 
 /** How many orders refer to a record; `pending` of them are still being written. */
-export type CountReferences = (id: string) => Promise<{ count: number; pending: number }>;
+export type CountReferences = (id: string, context: CallContext) => Promise<{ count: number; pending: number }>;
 
 /** On create an empty optional field is the same as none; on update it removes the field. */
 const none = (value: string | undefined) => (value === '' ? undefined : value);
@@ -125,7 +126,7 @@ export function createPartyService(deps: {
       if (mark.status === 'busy') throw writeConflict(`${kind} ${id} is already being deleted`);
       let removing = false;
       try {
-        if (countReferences) await ensureUnreferenced(id);
+        if (countReferences) await ensureUnreferenced(id, context);
         // Reference checks ignore a stale mark (its deleter may have died). A delete that stalled
         // that long (a starved process) could remove the record just after an order's check passed
         // it by: it gives up well before, so that even a slow removal lands while every check still
@@ -156,10 +157,10 @@ export function createPartyService(deps: {
     },
   };
 
-  async function ensureUnreferenced(id: string) {
+  async function ensureUnreferenced(id: string, context: CallContext) {
     const started = Date.now();
     for (;;) {
-      const { count, pending } = await countReferences!(id);
+      const { count, pending } = await countReferences!(id, context);
       if (count === 0) return;
       if (count > pending) {
         throw failure(Status.FAILED_PRECONDITION, 'STILL_REFERENCED', `${kind} ${id} still has ${count} order${count === 1 ? '' : 's'}`);

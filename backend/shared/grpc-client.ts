@@ -6,18 +6,16 @@ import {
   type CompatServiceDefinition,
   createChannel,
   createClientFactory,
-  Metadata,
 } from 'nice-grpc';
 import { type DeadlineOptions, deadlineMiddleware } from 'nice-grpc-client-middleware-deadline';
 import { errorDetailsClientMiddleware } from 'nice-grpc-error-details';
-import { carryContext, requestContext } from './context.js';
 import { unaryCalls } from './unary.js';
 
 /**
  * A long-lived client to another internal service: one channel made at start-up (it connects
- * lazily and reconnects by itself), a deadline on every unary call unless the caller sets one,
- * the request's id and trace context passed on in metadata (context.ts), and a failure's
- * google.rpc error details decoded (errors.ts `failure`). Streams run through nice-grpc's client
+ * lazily and reconnects by itself), a deadline on every unary call unless the caller sets one, and
+ * a failure's google.rpc error details decoded (errors.ts `failure`). A handler passes its
+ * request's id and trace context on in the call's options (context.ts `callOptionsWithin`). Streams run through nice-grpc's client
  * and the middleware below; unary calls (the hot path) do the same in one step (unary.ts).
  */
 export function createServiceClient<S extends CompatServiceDefinition>(definition: S, address: string, deadlineMs = 2_000) {
@@ -39,7 +37,6 @@ export function createServiceClient<S extends CompatServiceDefinition>(definitio
       return yield* call.next(call.request, { ...options, deadline });
     })
     .use(deadlineMiddleware)
-    .use(propagateContext)
     // A failure's error details (reason, retry delay) come back as RichClientError's `extra`.
     .use(errorDetailsClientMiddleware)
     .create(definition, channel);
@@ -52,12 +49,3 @@ export function createServiceClient<S extends CompatServiceDefinition>(definitio
 }
 
 export type ServiceClient<S extends CompatServiceDefinition> = Client<S, DeadlineOptions>;
-
-/** Within a request: `x-request-id` and `traceparent` (our span as the parent) on every call it makes. */
-async function* propagateContext<Req, Res>(call: ClientMiddlewareCall<Req, Res>, options: CallOptions) {
-  const context = requestContext.getStore();
-  if (!context) return yield* call.next(call.request, options);
-  const metadata = Metadata(options.metadata);
-  carryContext(metadata, context);
-  return yield* call.next(call.request, { ...options, metadata });
-}

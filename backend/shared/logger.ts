@@ -1,9 +1,8 @@
 import pino from 'pino';
-import { logFields } from './context.js';
 
 /**
- * JSON logs on stdout. Secrets are redacted wherever they might appear in a logged object; a line
- * logged while handling a request carries its request id and trace id (context.ts).
+ * JSON logs on stdout. Secrets are redacted wherever they might appear in a logged object. A line
+ * about a call names it with `logFieldsOf(context)` (context.ts).
  */
 export function createLogger(service: string, level: string, destination?: pino.DestinationStream) {
   return pino(
@@ -12,7 +11,6 @@ export function createLogger(service: string, level: string, destination?: pino.
       level,
       base: { service },
       timestamp: pino.stdTimeFunctions.isoTime,
-      mixin: logFields,
       redact: {
         paths: [
           'password',

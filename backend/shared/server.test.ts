@@ -5,14 +5,15 @@ import { freePort } from '@pdash/scripts/infra';
 import { type CallContext, ClientError, Metadata, ServerError, Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { baseEnv, loadConfig } from './config.js';
+import { callOptionsWithin, logFieldsOf } from './context.js';
 import { createServiceClient } from './grpc-client.js';
 import { probe, probeTarget } from './health-probe.js';
 import { createLogger } from './logger.js';
 import { type RunningService, startService } from './server.js';
 
 /*
- * startService's operations side: the request context that every log line of a call carries and
- * that travels on to the next service, the metrics port, and the container health probe.
+ * startService's operations side: the request context a call's handler names in its log lines and
+ * passes on to the next service, the metrics port, and the container health probe.
  */
 
 type Line = Record<string, unknown> & { msg: string };
@@ -62,7 +63,7 @@ beforeAll(async () => {
           implement(SuppliersServiceDefinition, {
             async get(_request: unknown, context: CallContext) {
               seen.push({ requestId: context.metadata.get('x-request-id'), traceparent: context.metadata.get('traceparent') });
-              log.info('downstream handling');
+              log.info(logFieldsOf(context), 'downstream handling');
               throw new ServerError(Status.NOT_FOUND, 'no supplier');
             },
           }),
@@ -82,10 +83,10 @@ beforeAll(async () => {
         server.add(
           CustomersServiceDefinition,
           implement(CustomersServiceDefinition, {
-            async get(request: { id: string }) {
-              log.info('upstream handling');
-              await suppliers.client.get({ id: request.id }).catch(() => {});
-              log.info('upstream after the call');
+            async get(request: { id: string }, context: CallContext) {
+              log.info(logFieldsOf(context), 'upstream handling');
+              await suppliers.client.get({ id: request.id }, callOptionsWithin(context)).catch(() => {});
+              log.info(logFieldsOf(context), 'upstream after the call');
               if (request.id === 'mongo') throw Object.assign(new Error('connection refused'), { name: 'MongoServerSelectionError' });
               throw new Error('a bug');
             },
@@ -111,7 +112,7 @@ async function callUpstream(id: string, metadata: Record<string, string>) {
 }
 
 describe('the request context', () => {
-  test('every log line of a call carries the request id and trace id, and both travel on to the next service', async () => {
+  test("a handler's log lines and the call's failure line carry the request id and trace id, and both travel on to the next service", async () => {
     lines.length = 0;
     seen.length = 0;
     const err = await callUpstream('bug', { 'x-request-id': 'req-abc.1', traceparent: `00-${TRACE_ID}-${CALLER_SPAN}-01` });
@@ -141,8 +142,17 @@ describe('the request context', () => {
 
   test('log lines outside any call carry neither', () => {
     lines.length = 0;
-    log.info('idle');
+    log.info(logFieldsOf(undefined), 'idle');
     expect(lines[0]).not.toHaveProperty('traceId');
+  });
+
+  test('a call made outside any request carries no request id, and starts its own trace downstream', async () => {
+    seen.length = 0;
+    const direct = createServiceClient(SuppliersServiceDefinition, `127.0.0.1:${downstream.port}`);
+    await direct.client.get({ id: 'x' }, callOptionsWithin(undefined)).catch(() => {});
+    direct.close();
+    expect(seen[0]?.requestId).toBeUndefined();
+    expect(seen[0]?.traceparent).toBeUndefined();
   });
 });
 

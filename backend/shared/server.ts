@@ -5,7 +5,7 @@ import { RichServerError } from 'nice-grpc-error-details';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import type { z } from 'zod';
 import type { baseEnv } from './config.js';
-import { contextFrom, type RequestContext, requestContext } from './context.js';
+import { contextFrom, setRequest } from './context.js';
 import { toPublicError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { mongoErrors, rpcDuration, startMetricsServer } from './metrics.js';
@@ -130,8 +130,8 @@ async function startServiceMetrics(config: BaseConfig, grpcPort: number, log: Lo
 const MONGO_ERROR = /^(Mongo\w*Error|Pool(Cleared|Closed)Error)$/;
 
 /**
- * Per call: the request context from metadata (request id, trace; every log line of the call
- * carries them), a duration metric, one log line for failures, and the error boundary: anything
+ * Per call: the request context from metadata (request id, trace; kept on the call's context for
+ * the handler: context.ts), a duration metric, one log line for failures, and the error boundary: anything
  * that is not a deliberate ServerError leaves as a generic status, a RichServerError with its
  * details. Streaming calls also end when
  * the service stops, so shutdown never waits on a watcher.
@@ -142,11 +142,12 @@ function callMiddleware(log: Logger, stopping: AbortSignal) {
     let code: Status = Status.OK;
     const ctx = call.responseStream ? { ...context, signal: AbortSignal.any([context.signal, stopping]) } : context;
     const request = contextFrom(context.metadata.get('x-request-id'), context.metadata.get('traceparent'));
+    setRequest(ctx, request);
     try {
       const steps = call.next(call.request, ctx) as AsyncGenerator<Res, Res | undefined, undefined>;
-      // A unary call is one step: run in the request's context, without a generator around it.
-      if (!call.responseStream) return (await requestContext.run(request, () => steps.next())).value as Res;
-      return yield* inContext(request, steps);
+      // A unary call is one step: no generator around it.
+      if (!call.responseStream) return (await steps.next()).value as Res;
+      return yield* steps;
     } catch (err) {
       if (isAbortError(err)) {
         code = Status.CANCELLED;
@@ -168,28 +169,6 @@ function callMiddleware(log: Logger, stopping: AbortSignal) {
       rpcDuration.observe({ method: call.method.path, code: Status[code] }, (performance.now() - started) / 1000);
     }
   };
-}
-
-/**
- * A handler's steps, each run within the call's request context: AsyncLocalStorage follows what a
- * step starts, and each resumption of a generator runs in its resumer's context, so every step is
- * entered in ours.
- */
-async function* inContext<T, R>(context: RequestContext, inner: AsyncGenerator<T, R, undefined>): AsyncGenerator<T, R, undefined> {
-  let finished = false;
-  try {
-    for (;;) {
-      const step = await requestContext.run(context, () => inner.next());
-      if (step.done) {
-        finished = true;
-        return step.value;
-      }
-      yield step.value;
-    }
-  } finally {
-    // Ended early (the client went away, or the step threw): let the handler's own cleanup run.
-    if (!finished) await requestContext.run(context, () => inner.return(undefined as R)).catch(() => {});
-  }
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -2,7 +2,6 @@ import { type Client as GrpcClient, Metadata as GrpcMetadata, type ServiceError 
 import { AbortError } from 'abort-controller-x';
 import { ClientError, type Metadata } from 'nice-grpc';
 import { RichClientError } from 'nice-grpc-error-details';
-import { carryContext, requestContext } from './context.js';
 import { decodeStatusDetails } from './rpc-status.js';
 
 /*
@@ -80,16 +79,11 @@ export function unaryCalls(
   return calls;
 }
 
-/**
- * The call's metadata for grpc-js, with the request's id and trace context (context.ts) when the
- * caller runs within one and did not set them: what grpc-client.ts's propagation did.
- */
+/** The call's metadata for grpc-js. */
 function outgoing(metadata: Metadata | undefined): GrpcMetadata {
   const out = new GrpcMetadata();
   if (metadata)
     for (const [key, values] of metadata) for (const value of values) out.add(key, typeof value === 'string' ? value : Buffer.from(value));
-  const context = requestContext.getStore();
-  if (context) carryContext({ has: (key) => out.get(key).length > 0, set: (key, value) => out.set(key, value) }, context);
   return out;
 }
 
