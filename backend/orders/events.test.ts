@@ -1,5 +1,7 @@
 import { createServiceClient } from '@pdash/backend-shared/grpc-client';
+import { createLogger } from '@pdash/backend-shared/logger';
 import { redisErrors } from '@pdash/backend-shared/metrics';
+import { createRedis } from '@pdash/backend-shared/redis';
 import { type OrderEvent, OrderEventType, OrdersServiceDefinition, type WatchOrdersRequest } from '@pdash/proto/orders/v1/orders';
 import { freePort } from '@pdash/scripts/infra';
 import { type Backend, startBackend } from '@pdash/testing/backend';
@@ -7,15 +9,17 @@ import { Redis } from 'ioredis';
 import { ObjectId } from 'mongodb';
 import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { appendEvent, QUEUE_LIMIT } from './events.js';
+import { appendEvent, OrderEventLog, QUEUE_LIMIT } from './events.js';
 import { startOrdersService } from './main.js';
 
 let backend: Backend;
+let closedPort: number;
 let customerId: string;
 let supplierId: string;
 
 beforeAll(async () => {
   backend = await startBackend(['customers', 'suppliers', 'orders']);
+  closedPort = await freePort();
   customerId = (await backend.customers.create({ name: 'Watched' })).id;
   supplierId = (await backend.suppliers.create({ name: 'Watched supplier' })).id;
 });
@@ -258,5 +262,31 @@ describe('with Redis down', () => {
     const order = await createOrder();
     expect((await back.first(1))[0]).toMatchObject({ type: CREATED, order });
     await back.stop();
+  });
+});
+
+describe('an event that cannot be published', () => {
+  it('is logged with the request id and trace id of the call that made the change', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger('orders', 'warn', { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const deadRedis = () => createRedis(`redis://127.0.0.1:${closedPort}/`, log);
+    const stopping = new AbortController();
+    const events = new OrderEventLog({
+      redis: deadRedis(),
+      reader: deadRedis(),
+      key: 'test:orders:events',
+      log,
+      stopping: stopping.signal,
+    });
+    try {
+      const order = { id: new ObjectId().toHexString(), customerId, supplierId, totalCents: 1, version: 1 } as never;
+      await events.publish(CREATED, order, Promise.resolve(1), { requestId: 'req-lost-1', traceId: 'a'.repeat(32) });
+      expect(lines).toContainEqual(
+        expect.objectContaining({ msg: 'order event not published', requestId: 'req-lost-1', traceId: 'a'.repeat(32) }),
+      );
+    } finally {
+      stopping.abort();
+      await events.close();
+    }
   });
 });

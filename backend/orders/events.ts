@@ -106,21 +106,27 @@ export class OrderEventLog {
     this.reading = this.readLoop();
   }
 
-  /** Appends the event of a change MongoDB already holds; never throws (a lost event is logged). */
-  async publish(type: OrderEventType, order: Order, orderCount: Promise<number>) {
+  /**
+   * Appends the event of a change MongoDB already holds; never throws (a lost event is logged,
+   * with `request`: the request id and trace id of the call that made the change).
+   */
+  async publish(type: OrderEventType, order: Order, orderCount: Promise<number>, request: { requestId?: string; traceId?: string } = {}) {
     const { redis, key, log } = this.deps;
     let count: number;
     try {
       count = await orderCount;
     } catch (err) {
-      log.warn({ err: err instanceof Error ? err.message : err, orderId: order.id, type }, 'order event not published: orders not counted');
+      log.warn(
+        { ...request, err: err instanceof Error ? err.message : err, orderId: order.id, type },
+        'order event not published: orders not counted',
+      );
       return;
     }
     try {
       await appendEvent(redis, key, type, order, count);
     } catch (err) {
       redisErrors.inc({ operation: 'order_event' });
-      log.warn({ err: err instanceof Error ? err.message : err, orderId: order.id, type }, 'order event not published');
+      log.warn({ ...request, err: err instanceof Error ? err.message : err, orderId: order.id, type }, 'order event not published');
     }
   }
 

@@ -1,4 +1,5 @@
 import { type Actor, actorOf } from '@pdash/backend-shared/audit';
+import { logFieldsOf } from '@pdash/backend-shared/context';
 import { invalidArgument, notFound, parseRequest, ServerError, Status, versionConflict, writeConflict } from '@pdash/backend-shared/errors';
 import { parseId } from '@pdash/backend-shared/ids';
 import { streamCursor } from '@pdash/backend-shared/mongo';
@@ -175,7 +176,7 @@ export function createOrdersService(deps: {
       // Failing this only costs the "deleted since" answer for a retry of a later-deleted order.
       if (key) await requests.markMade(key, orderId).catch(() => {});
       const order = toOrder(doc);
-      await events.publish(OrderEventType.ORDER_EVENT_TYPE_CREATED, order, orderCount);
+      await events.publish(OrderEventType.ORDER_EVENT_TYPE_CREATED, order, orderCount, logFieldsOf(context));
       return order;
     },
 
@@ -224,7 +225,7 @@ export function createOrdersService(deps: {
       }
       const doc = outcome.record;
       const order = toOrder(doc);
-      await events.publish(OrderEventType.ORDER_EVENT_TYPE_UPDATED, order, orderCount);
+      await events.publish(OrderEventType.ORDER_EVENT_TYPE_UPDATED, order, orderCount, logFieldsOf(context));
       return order;
     },
 
@@ -237,7 +238,7 @@ export function createOrdersService(deps: {
       });
       if (outcome.status === 'missing') throw missing(id);
       if (outcome.status !== 'updated') throw new ServerError(Status.UNAVAILABLE, `order ${id} is busy; try again`);
-      await events.publish(OrderEventType.ORDER_EVENT_TYPE_DELETED, toOrder(outcome.record), store.countOrders());
+      await events.publish(OrderEventType.ORDER_EVENT_TYPE_DELETED, toOrder(outcome.record), store.countOrders(), logFieldsOf(context));
       return { id };
     },
 
