@@ -154,14 +154,10 @@ export class UserStore {
       entityId: before._id.toHexString(),
       changes: changed,
     });
-    const held = await this.trail.settleHeld(before);
     await this.trail.announce(entry, before._id);
     const result = await this.collection.updateOne(
       { _id: before._id },
-      {
-        $set: { ...changes, version: after.version, ...this.trail.pending(entry) },
-        ...(Object.keys(held).length > 0 ? { $unset: held } : {}),
-      },
+      { $set: { ...changes, version: after.version, ...this.trail.pending(entry) } },
     );
     if (result.matchedCount === 0) return undefined;
     await this.trail.deliver(entry, before._id);

@@ -267,7 +267,6 @@ export class OrdersStore {
     const updatedAt = new Date();
     const changed = diffChanges(historyValues(before), historyValues({ ...before, ...changes }), HISTORY_FIELDS);
     const entry = recordEntry('order', id, `v${before.version + 1}`, updatedAt, options.actor, 'updated', changed);
-    const unset = { ...(await this.trail.settleHeld(before)), ...(options.token ? { pendingRefs: '' as const } : {}) };
     await this.trail.announce(entry, id);
     // The announcement took a round trip: the write goes only while the version claim holds.
     if (!options.deadline.inTime()) throw new WriteTooLate();
@@ -276,7 +275,7 @@ export class OrdersStore {
       {
         $set: { ...changes, updatedAt, ...this.trail.pending(entry) },
         $inc: { version: 1 },
-        ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}),
+        ...(options.token ? { $unset: { pendingRefs: '' } } : {}),
       },
       { returnDocument: 'after' },
     );

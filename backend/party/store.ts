@@ -212,7 +212,6 @@ export class PartyStore {
     signal?.throwIfAborted();
     const changed = diffChanges(current, next, partyFieldNames);
     const entry = recordEntry(this.entity, current._id, `v${next.version}`, next.updatedAt, options.actor, 'updated', changed);
-    Object.assign(unset, await this.trail.settleHeld(current));
     await this.trail.announce(entry, current._id);
     // The announcement took a round trip: the write goes only while the caller waits and the claim holds.
     signal?.throwIfAborted();

@@ -128,18 +128,17 @@ export class AuditTrail {
   /**
    * Step 3, after the write was acknowledged. A failure here costs nothing but time: the entry
    * waits in the record and the outbox for `recover`.
-   *
-   * The record keeps the entry: its next versioned write clears it (`settleHeld`). An update of
-   * the record here, outside the version claims, raced that next write: FerretDB updates a
-   * document by reading and rewriting all of it, so the unset could put back the version before
-   * (a lost update; backend/orders/service.test.ts "losing none" caught it under load).
    */
   async deliver(entry: AuditDoc, recordId: ObjectId | string, kind: OutboxDoc['kind'] = 'write') {
     try {
       await this.append(entry);
+      if (kind === 'write')
+        await this.records.updateOne({ _id: recordId } as Filter<Document>, {
+          $unset: { [`${PENDING_FIELD}.${pendingKey(entry._id)}`]: '' },
+        });
       await this.outbox.deleteOne({ _id: entry._id });
     } catch (err) {
-      this.logger?.warn({ err, entryId: entry._id, recordId: String(recordId), kind }, 'history entry not delivered yet; recovery will');
+      this.logger?.warn({ err, entryId: entry._id }, 'history entry not delivered yet; recovery will');
     }
   }
 
@@ -149,16 +148,6 @@ export class AuditTrail {
     for (const entry of Object.values(held)) await this.append(entry);
   }
 
-  /**
-   * For a versioned write (under its claim): the entries the record still holds go to the log
-   * (already there, mostly: the insert is refused as a duplicate), and the write unsets them
-   * with what it returns, so a record holds at most the entry of its last write.
-   */
-  async settleHeld(record: Document): Promise<Record<string, ''>> {
-    await this.flush(record);
-    return Object.fromEntries(Object.keys(record[PENDING_FIELD] ?? {}).map((key) => [`${PENDING_FIELD}.${key}`, ''] as const));
-  }
-
   /** Settles outbox entries whose write can no longer land; how many it settled. */
   async recover(): Promise<number> {
     const settled = await this.outbox.find({ at: { $lt: new Date(Date.now() - this.settledAfterMs) } }).toArray();
@@ -166,8 +155,8 @@ export class AuditTrail {
       const record = await this.records.findOne({ _id: recordId } as Filter<Document>);
       const held = (record?.[PENDING_FIELD] as Record<string, AuditDoc> | undefined)?.[pendingKey(_id)];
       if (kind === 'write' && held) {
-        // Left on the record for its next write to clear (deliver says why).
         await this.append(held);
+        await this.records.updateOne({ _id: recordId } as Filter<Document>, { $unset: { [`${PENDING_FIELD}.${pendingKey(_id)}`]: '' } });
       } else if (kind === 'delete' && !record) {
         await this.append(entry);
       }
