@@ -88,6 +88,7 @@ beforeAll(async () => {
               await suppliers.client.get({ id: request.id }, callOptionsWithin(context)).catch(() => {});
               log.info(logFieldsOf(context), 'upstream after the call');
               if (request.id === 'mongo') throw Object.assign(new Error('connection refused'), { name: 'MongoServerSelectionError' });
+              if (request.id === 'busy') throw new ServerError(Status.UNAVAILABLE, 'record busy; try again');
               throw new Error('a bug');
             },
           }),
@@ -153,6 +154,20 @@ describe('the request context', () => {
     direct.close();
     expect(seen[0]?.requestId).toBeUndefined();
     expect(seen[0]?.traceparent).toBeUndefined();
+  });
+});
+
+describe('deliberate answers', () => {
+  test('a 503 the handler chose is logged with its reason, as a warning; other chosen errors are not logged', async () => {
+    lines.length = 0;
+    const err = await callUpstream('busy', { 'x-request-id': 'req-busy-1' });
+    expect(err?.code).toBe(Status.UNAVAILABLE);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ msg: 'call unavailable', reason: 'record busy; try again', requestId: 'req-busy-1', level: 40 }),
+    );
+    lines.length = 0;
+    await callUpstream('bug', {});
+    expect(lines.filter((line) => line.msg === 'call unavailable')).toEqual([]);
   });
 });
 

@@ -163,6 +163,12 @@ function callMiddleware(log: Logger, stopping: AbortSignal) {
       if (MONGO_ERROR.test(errorName)) mongoErrors.inc({ error: errorName });
       if (!(err instanceof ServerError)) {
         log.error({ err, method: call.method.path, requestId: request.requestId, traceId: request.traceId }, 'call failed');
+      } else if (publicError.code === Status.UNAVAILABLE) {
+        // A deliberate 503 (busy, a dependency away): why, for whoever sees the retry.
+        log.warn(
+          { method: call.method.path, requestId: request.requestId, traceId: request.traceId, reason: publicError.details },
+          'call unavailable',
+        );
       }
       throw publicError;
     } finally {
