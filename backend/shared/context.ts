@@ -4,7 +4,7 @@ import { type CallContext, Metadata } from 'nice-grpc';
 /**
  * What one request carries through every process it crosses: Nginx's request id and a W3C trace
  * context (`traceparent`, https://www.w3.org/TR/trace-context/). The server's call middleware
- * reads it from the call's metadata and keeps it on the call's context (`requestOf`); handlers
+ * reads it from the call's metadata and keeps it on the call's context (`setRequest`); handlers
  * pass it on explicitly: to their log lines (`logFieldsOf`) and to the calls they make
  * (`callOptionsWithin`). (Not AsyncLocalStorage: its hooks cost every promise of every call, ~5 %
  * of a service's CPU, for what the handler's `context` argument already carries.) No tracing SDK
@@ -28,7 +28,7 @@ export function setRequest(context: CallContext, request: RequestContext) {
 }
 
 /** The request context of a call being handled (none outside a call, or in a test calling a handler directly). */
-export const requestOf = (context: CallContext | undefined): RequestContext | undefined => (context as WithRequest | undefined)?.[REQUEST];
+const requestOf = (context: CallContext | undefined): RequestContext | undefined => (context as WithRequest | undefined)?.[REQUEST];
 
 /** Nginx's request ids (and the BFF's UUIDs); anything else is dropped rather than logged. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -70,30 +70,28 @@ function randomHex(digits: number): string {
 /** The `traceparent` for a call made within this context: our span is the parent. */
 export const traceparentOf = (context: RequestContext) => `00-${context.traceId}-${context.spanId}-${context.flags}`;
 
-/** What a log line about a call names it by: its request id (when it came with a valid one) and its trace id. */
-export function logFieldsOf(context: CallContext | undefined): { requestId?: string; traceId?: string } {
-  const request = requestOf(context);
+/** What a log line about a request names it by: its request id (when it came with a valid one) and its trace id. */
+export function logFields(request: RequestContext | undefined): { requestId?: string; traceId?: string } {
   if (!request) return {};
   return request.requestId ? { requestId: request.requestId, traceId: request.traceId } : { traceId: request.traceId };
 }
 
-/**
- * The options of a call made while handling `context`: its metadata carries the request id and
- * our span as the call's parent, so the next service's log lines and spans join the same request.
- */
-export function callOptionsWithin(context: CallContext | undefined): { metadata?: Metadata } {
-  const request = requestOf(context);
-  if (!request) return {};
-  const metadata = Metadata();
-  carryContext(metadata, request);
-  return { metadata };
-}
+/** The log fields of the call being handled (`logFields` of its request context). */
+export const logFieldsOf = (context: CallContext | undefined) => logFields(requestOf(context));
 
 /**
- * Sets on `metadata` what a call made within `context` carries on: the request id (unless the caller
- * set one) and our span as the call's parent (W3C traceparent). One rule for every gRPC client path.
+ * The metadata of a call made within `request`: its id, and our span as the parent of the call's
+ * (W3C traceparent), so the next service's log lines and spans join the same request. One rule
+ * for the BFF's calls and the services' alike.
  */
-export function carryContext(metadata: { has(key: string): boolean; set(key: string, value: string): void }, context: RequestContext) {
-  if (context.requestId && !metadata.has('x-request-id')) metadata.set('x-request-id', context.requestId);
-  if (!metadata.has('traceparent')) metadata.set('traceparent', traceparentOf(context));
+export function callMetadata(request: RequestContext): Metadata {
+  const metadata = Metadata({ traceparent: traceparentOf(request) });
+  if (request.requestId) metadata.set('x-request-id', request.requestId);
+  return metadata;
+}
+
+/** The options of a call made while handling `context` (its metadata: `callMetadata`). */
+export function callOptionsWithin(context: CallContext | undefined): { metadata?: Metadata } {
+  const request = requestOf(context);
+  return request ? { metadata: callMetadata(request) } : {};
 }

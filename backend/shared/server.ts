@@ -5,7 +5,7 @@ import { RichServerError } from 'nice-grpc-error-details';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import type { z } from 'zod';
 import type { baseEnv } from './config.js';
-import { contextFrom, setRequest } from './context.js';
+import { contextFrom, logFields, setRequest } from './context.js';
 import { toPublicError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { mongoErrors, rpcDuration, startMetricsServer } from './metrics.js';
@@ -162,13 +162,10 @@ function callMiddleware(log: Logger, stopping: AbortSignal) {
       const errorName = err instanceof Error ? err.name : '';
       if (MONGO_ERROR.test(errorName)) mongoErrors.inc({ error: errorName });
       if (!(err instanceof ServerError)) {
-        log.error({ err, method: call.method.path, requestId: request.requestId, traceId: request.traceId }, 'call failed');
+        log.error({ err, method: call.method.path, ...logFields(request) }, 'call failed');
       } else if (publicError.code === Status.UNAVAILABLE) {
         // A deliberate 503 (busy, a dependency away): why, for whoever sees the retry.
-        log.warn(
-          { method: call.method.path, requestId: request.requestId, traceId: request.traceId, reason: publicError.details },
-          'call unavailable',
-        );
+        log.warn({ method: call.method.path, ...logFields(request), reason: publicError.details }, 'call unavailable');
       }
       throw publicError;
     } finally {

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type RequestContext, traceparentOf } from '@pdash/backend-shared/context';
+import { callMetadata, logFields, type RequestContext } from '@pdash/backend-shared/context';
 import type { Logger } from '@pdash/backend-shared/logger';
-import { Metadata } from 'nice-grpc';
 import type { TokenVerifier } from './auth-cache.js';
 import type { Clients } from './clients.js';
 import type { OrderFeed } from './events.js';
@@ -31,10 +30,7 @@ export const setRequestContext = (req: IncomingMessage, context: RequestContext 
   (req as WithRequest)[REQUEST] = context;
 };
 /** What a log line about `req` names it by: its request id and its trace id (as the services' lines do). */
-export const requestLogFields = (req: IncomingMessage) => {
-  const request = (req as WithRequest)[REQUEST];
-  return { requestId: request?.requestId ?? '', traceId: request?.traceId };
-};
+export const requestLogFields = (req: IncomingMessage) => logFields((req as WithRequest)[REQUEST]);
 /** The metadata of a backend call made for `req` outside a procedure (/healthz). */
 export const callMetadataOf = (req: IncomingMessage) => {
   const request = (req as WithRequest)[REQUEST];
@@ -77,13 +73,6 @@ export function createContext(
 }
 
 export type Context = ReturnType<typeof createContext>;
-
-/** A backend call's metadata within a request: its id, and our span as the parent of the call's (W3C traceparent). */
-function callMetadata(request: RequestContext): Metadata {
-  const metadata = Metadata({ traceparent: traceparentOf(request) });
-  if (request.requestId) metadata.set('x-request-id', request.requestId);
-  return metadata;
-}
 
 export function readToken(
   req: IncomingMessage,

@@ -101,7 +101,7 @@ export function publicMessage(err: TRPCError): string {
 }
 
 /** One log line for a failure that is ours rather than the client's: 500s as errors, 503s as warnings. */
-export function logFailure(log: Logger, request: { requestId: string; traceId?: string }, path: string | undefined, error: TRPCError) {
+export function logFailure(log: Logger, request: { requestId?: string; traceId?: string }, path: string | undefined, error: TRPCError) {
   if (error.code === 'INTERNAL_SERVER_ERROR') log.error({ ...request, path, err: error.cause ?? error }, 'request failed');
   else if (error.code === 'SERVICE_UNAVAILABLE') log.warn({ ...request, path, message: error.message }, 'backend unavailable');
 }

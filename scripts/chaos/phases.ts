@@ -79,15 +79,14 @@ export async function runPhase(h: Harness, { fault, inject, heal, selfHealing }:
   // Held from the moment the fault is in place (a killed process has exited): a request that
   // started just before is not one made during the fault.
   recorder.faultHeld = true;
-  // Held for faultMs from then: FerretDB takes ~3 s to exit on SIGTERM, and counted from the
-  // signal its fault was once held for 2 s only, while every worker was still in a request
-  // started before (a failure takes up to ~3.5 s there): no request was made during the fault.
-  const heldAt = Date.now();
   progress(`${fault}: fault held for ${options.faultMs} ms`);
   let recovered: Promise<number | null> | undefined;
   // A fault the stack heals by itself (the supervisor restarts the replica): recovery counts from the kill.
   if (selfHealing) recovered = waitForRecovery(api, probe, ledger, injectedAt);
-  await sleep(Math.max(0, options.faultMs - (Date.now() - heldAt)));
+  // Held for faultMs from then: FerretDB takes ~3 s to exit on SIGTERM, and counted from the
+  // signal its fault was once held for 2 s only, while every worker was still in a request
+  // started before (a failure takes up to ~3.5 s there): no request was made during the fault.
+  await sleep(options.faultMs);
   const healStarted = selfHealing ? injectedAt : Date.now();
   // Until the heal starts: a request made while the process is coming back (it may already listen
   // when `heal` resolves) is not one made during the fault. A self-healing fault's heal is the wait
